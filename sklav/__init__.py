@@ -1,0 +1,37 @@
+"""sklav: learning video representations by aligning videos in time.
+
+An implementation of LAV (Haresh et al., "Learning by Aligning Videos in
+Time", CVPR 2021) as scikit-learn estimators.
+
+The public estimators live in topic subpackages and are re-exported here:
+
+- :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder.
+- :class:`PhaseClassifier`, :class:`ProgressRegressor`,
+  :class:`KendallTauScorer`, :class:`FrameRetrievalAP`
+  (``sklav.evaluation``): the evaluation companions.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "LAVEncoder": "sklav.encoders",
+    "PhaseClassifier": "sklav.evaluation",
+    "ProgressRegressor": "sklav.evaluation",
+    "KendallTauScorer": "sklav.evaluation",
+    "FrameRetrievalAP": "sklav.evaluation",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    # Lazy so that ``import sklav`` stays light (no torch until needed).
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sklav' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,183 @@
+"""Validation of ragged video inputs.
+
+A *video* is an array whose first axis is time: ``(T, H, W, 3)`` RGB frames,
+``(T, J, C)`` poses or ``(T, D)`` features. A collection of videos is a list,
+a tuple or a 1-D object array of such arrays (numpy arrays or torch tensors);
+their lengths ``T`` may differ, their per-frame shapes may not.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def _to_numpy(video):
+    if hasattr(video, "detach") and hasattr(video, "cpu"):  # a torch tensor
+        return video.detach().cpu().numpy()
+    return np.asarray(video)
+
+
+def _as_video_list(X, name):
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 2:
+            raise ValueError(
+                f"{name} is a single 2-D array of shape {X.shape}; pass a list "
+                f"of videos, e.g. [{name}] for one video of {X.shape[0]} frames."
+            )
+        if X.ndim < 2:
+            raise ValueError(f"{name} must be a list of videos, got an array of shape {X.shape}.")
+        return list(X)
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1:
+            raise ValueError(f"{name} as an object array must be 1-D, got shape {X.shape}.")
+        return list(X)
+    if isinstance(X, (list, tuple)):
+        return list(X)
+    if hasattr(X, "detach"):
+        if X.dim() <= 2:
+            raise ValueError(
+                f"{name} is a single tensor of shape {tuple(X.shape)}; pass a list of videos."
+            )
+        return list(X)
+    raise TypeError(
+        f"{name} must be a list, tuple or 1-D object array of videos, got {type(X).__name__}."
+    )
+
+
+def check_videos(
+    X,
+    *,
+    name="X",
+    min_videos=1,
+    min_frames=1,
+    frame_ndim=None,
+    frame_shape=None,
+    dtype=None,
+    allow_nan=False,
+):
+    """Validate a ragged collection of videos and return them as numpy arrays.
+
+    Parameters
+    ----------
+    X : list, tuple or 1-D object array of array-like
+        The videos, each with time on the first axis.
+    name : str, default="X"
+        Name used in error messages.
+    min_videos : int, default=1
+        Fewest videos accepted.
+    min_frames : int, default=1
+        Fewest frames accepted in every video.
+    frame_ndim : int or tuple of int, optional
+        Accepted number(s) of per-frame dimensions (1 for features, 2 for poses,
+        3 for images).
+    frame_shape : tuple, optional
+        Required per-frame shape (e.g. the one seen in ``fit``).
+    dtype : numpy dtype, optional
+        Cast every video to this dtype (after the checks).
+    allow_nan : bool, default=False
+        Accept NaN and inf values.
+
+    Returns
+    -------
+    videos : list of ndarray
+        One array per video, in the input order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.utils import check_videos
+    >>> videos = check_videos([np.zeros((5, 3)), np.ones((7, 3))])
+    >>> [v.shape for v in videos]
+    [(5, 3), (7, 3)]
+    >>> check_videos([np.zeros((5, 3)), np.ones((7, 4))])
+    Traceback (most recent call last):
+    ...
+    ValueError: X[1] has per-frame shape (4,), but X[0] has (3,); all videos must share the per-frame shape.
+    """
+    videos = _as_video_list(X, name)
+    if len(videos) < min_videos:
+        raise ValueError(
+            f"{name} has {len(videos)} video(s); at least {min_videos} are required."
+        )
+    if isinstance(frame_ndim, numbers.Integral):
+        frame_ndim = (frame_ndim,)
+    out = []
+    for i, video in enumerate(videos):
+        video = _to_numpy(video)
+        where = f"{name}[{i}]"
+        if video.dtype == object or not (
+            np.issubdtype(video.dtype, np.number) or video.dtype == bool
+        ):
+            raise TypeError(f"{where} has dtype {video.dtype}; a numeric array is required.")
+        if video.dtype == bool or np.issubdtype(video.dtype, np.complexfloating):
+            raise TypeError(f"{where} has dtype {video.dtype}; a real numeric array is required.")
+        if video.ndim < 2:
+            raise ValueError(
+                f"{where} has shape {video.shape}; a video needs a time axis and at "
+                "least one per-frame axis, e.g. (T, D)."
+            )
+        if frame_ndim is not None and video.ndim - 1 not in frame_ndim:
+            raise ValueError(
+                f"{where} has shape {video.shape}: {video.ndim - 1} per-frame axes, "
+                f"expected {' or '.join(map(str, frame_ndim))}."
+            )
+        if video.shape[0] < min_frames:
+            raise ValueError(
+                f"{where} has {video.shape[0]} frame(s); at least {min_frames} are required."
+            )
+        reference = frame_shape if frame_shape is not None else (out[0].shape[1:] if out else None)
+        if reference is not None and tuple(video.shape[1:]) != tuple(reference):
+            against = "the fitted data has" if frame_shape is not None else f"{name}[0] has"
+            raise ValueError(
+                f"{where} has per-frame shape {video.shape[1:]}, but {against} "
+                f"{tuple(reference)}; all videos must share the per-frame shape."
+            )
+        if not allow_nan and np.issubdtype(video.dtype, np.floating) and not np.isfinite(video).all():
+            raise ValueError(f"{where} contains NaN or inf.")
+        out.append(video.astype(dtype, copy=False) if dtype is not None else video)
+    return out
+
+
+def check_frame_labels(y, videos, *, name="y", videos_name="X"):
+    """Validate per-frame labels: one 1-D array per video, of matching length.
+
+    Parameters
+    ----------
+    y : list of array-like
+        Per-frame labels (ints or strings) or targets, one array per video.
+    videos : list of ndarray
+        The validated videos the labels belong to.
+
+    Returns
+    -------
+    labels : list of ndarray
+        One 1-D array per video.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.utils import check_frame_labels
+    >>> check_frame_labels([[0, 0, 1]], [np.zeros((3, 2))])
+    [array([0, 0, 1])]
+    """
+    if y is None:
+        raise ValueError(f"{name} is required: one array of per-frame labels per video.")
+    if isinstance(y, np.ndarray) and y.dtype != object and y.ndim == 2:
+        y = list(y)
+    if not isinstance(y, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be a list of per-frame label arrays, got {type(y).__name__}.")
+    if len(y) != len(videos):
+        raise ValueError(
+            f"{name} has {len(y)} label arrays but {videos_name} has {len(videos)} videos."
+        )
+    labels = []
+    for i, (lab, video) in enumerate(zip(y, videos)):
+        lab = _to_numpy(lab)
+        if lab.ndim != 1:
+            raise ValueError(f"{name}[{i}] must be 1-D (one label per frame), got shape {lab.shape}.")
+        if len(lab) != len(video):
+            raise ValueError(
+                f"{name}[{i}] has {len(lab)} labels but {videos_name}[{i}] has {len(video)} frames."
+            )
+        labels.append(lab)
+    return labels
