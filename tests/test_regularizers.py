@@ -1,0 +1,120 @@
+"""The LAV regularizers and loss against hand-computed examples."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklav.alignment import contrastive_idm, idm, lav_loss, sfa, soft_dtw
+
+# Four frames on a line at 0, 1, 1, 3: squared distances
+#   D = [[0, 1, 1, 9], [1, 0, 0, 4], [1, 0, 0, 4], [9, 4, 4, 0]]
+EMB = torch.tensor([[[0.0], [1.0], [1.0], [3.0]]], dtype=torch.float64)
+
+
+def _by_hand(near, far, sigma, t=(0, 1, 2, 3)):
+    """Sum over ordered pairs of a near/far rule, written out."""
+    pos = [0.0, 1.0, 1.0, 3.0]
+    total = 0.0
+    for i in range(4):
+        for j in range(4):
+            d = (pos[i] - pos[j]) ** 2
+            gap = abs(t[i] - t[j])
+            total += far(d, gap) if gap > sigma else near(d, gap)
+    return total
+
+
+def test_idm_by_hand():
+    # pairs (i<j): (0,1) 1/2, (0,2) 1/5, (0,3) 9/10, (1,2) 0, (1,3) 4/5, (2,3) 4/2
+    expected = 2 * (0.5 + 0.2 + 0.9 + 0 + 0.8 + 2.0)
+    assert idm(EMB).item() == pytest.approx(expected)
+
+
+def test_contrastive_idm_by_hand():
+    # sigma = 1, margin = 2: near pairs (0,1), (1,2), (2,3): 1/2 + 0 + 4/2
+    # far pairs (0,2): 5 * max(0, 2-1) = 5, (0,3): 10 * 0, (1,3): 5 * 0
+    assert contrastive_idm(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (0.5 + 2 + 5))
+    expected = _by_hand(
+        near=lambda d, g: d / (g * g + 1), far=lambda d, g: (g * g + 1) * max(0.0, 2.0 - d), sigma=1
+    )
+    assert contrastive_idm(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(expected)
+
+
+def test_sfa_by_hand():
+    # near (0,1): 1, (1,2): 0, (2,3): 4; far (0,2): max(0, 2-1) = 1, others 0
+    assert sfa(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (1 + 0 + 4 + 1))
+
+
+def test_original_frame_indices_as_timestamps():
+    t = torch.tensor([[0.0, 4.0, 5.0, 12.0]])
+    expected = _by_hand(
+        near=lambda d, g: d / (g * g + 1),
+        far=lambda d, g: (g * g + 1) * max(0.0, 2.0 - d),
+        sigma=4,
+        t=(0, 4, 5, 12),
+    )
+    assert contrastive_idm(EMB, t, sigma=4.0, margin=2.0).item() == pytest.approx(expected)
+    assert contrastive_idm(EMB, t[0], sigma=4.0).item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("fn", [idm, sfa, contrastive_idm])
+def test_lengths_mask_padding(fn):
+    gen = torch.Generator().manual_seed(0)
+    emb = torch.randn(2, 6, 3, generator=gen, dtype=torch.float64)
+    padded = fn(emb, lengths=[4, 6])
+    assert padded[0].item() == pytest.approx(fn(emb[:1, :4]).item())
+    assert padded[1].item() == pytest.approx(fn(emb[1:]).item())
+
+
+def test_lav_loss_combines_terms_per_frame():
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 6, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(3, 8, 4, generator=gen, dtype=torch.float64)
+    loss = lav_loss(x, y, gamma=0.2, alpha=0.7, sigma=1.5, margin=1.0)
+    per_pair = (
+        soft_dtw(x, y, 0.2)
+        + 0.7 * (contrastive_idm(x, sigma=1.5, margin=1.0) + contrastive_idm(y, sigma=1.5, margin=1.0))
+    ) / 7.0
+    assert loss.item() == pytest.approx(per_pair.mean().item())
+    align_only = lav_loss(x, y, gamma=0.2, regularizer=None)
+    assert align_only.item() == pytest.approx((soft_dtw(x, y, 0.2) / 7.0).mean().item())
+    reg_only = lav_loss(x, y, alignment=None, regularizer="idm", alpha=1.0)
+    assert reg_only.item() == pytest.approx(((idm(x) + idm(y)) / 7.0).mean().item())
+
+
+def test_lav_loss_with_lengths_equals_unpadded():
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 7, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
+    padded = lav_loss(x, y, x_lengths=[7, 4], y_lengths=[3, 5], sigma=2.0)
+    separate = (lav_loss(x[:1], y[:1, :3], sigma=2.0) + lav_loss(x[1:, :4], y[1:], sigma=2.0)) / 2
+    assert padded.item() == pytest.approx(separate.item())
+
+
+def test_regularizers_have_gradients():
+    emb = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda e: contrastive_idm(e, sigma=1.0, margin=50.0), (emb,))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"regularizer": "tcc"}, ValueError, "regularizer"),
+        ({"alignment": "dtw"}, ValueError, "alignment"),
+        ({"alignment": None, "regularizer": None}, ValueError, "both are None"),
+        ({"gamma": 0}, ValueError, "gamma"),
+        ({"alpha": -1}, ValueError, "alpha"),
+        ({"sigma": -1}, ValueError, "sigma"),
+        ({"margin": 0}, ValueError, "margin"),
+    ],
+)
+def test_lav_loss_bad_parameters(kwargs, error, match):
+    x, y = torch.randn(2, 4, 3), torch.randn(2, 5, 3)
+    with pytest.raises(error, match=match):
+        lav_loss(x, y, **kwargs)
+
+
+def test_regularizer_bad_timestamps():
+    with pytest.raises(ValueError, match="t must have shape"):
+        idm(torch.randn(2, 4, 3), t=torch.arange(5.0))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        idm(np.zeros((2, 4, 3)))
