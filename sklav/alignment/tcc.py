@@ -1,0 +1,243 @@
+"""Temporal Cycle-Consistency (TCC) loss, cycle-back regression variant.
+
+TCC (Dwibedi et al., "Temporal Cycle-Consistency Learning", CVPR 2019) asks
+every frame of a video to come back to itself after a soft round trip through
+another video: frame ``u_i`` of ``x`` picks its soft nearest neighbour
+``v~ = sum_j alpha_j v_j`` in ``y``, which in turn softly points back at the
+frames of ``x`` with weights ``beta``. Cycle-back regression penalises the
+distance between ``t_i`` and the timestamp ``mu = sum_k beta_k t_k`` it lands
+on; the variance-aware form divides that squared error by the variance of
+``beta``'s timestamps and adds the log-variance, as in the official code.
+
+LAV uses TCC as a baseline and as an optional extra term; :func:`tcc_loss`
+works on batches of (possibly padded) embedding pairs.
+"""
+
+import numbers
+
+import torch
+
+__all__ = ["tcc_loss"]
+
+_SIMILARITIES = ("l2", "cosine")
+_LOSS_TYPES = ("regression_mse", "regression_mse_var")
+
+
+# --------------------------------------------------------------------------
+# input checks
+
+
+def _check_embeddings(x, y):
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}.")
+        if value.dim() != 3:
+            raise ValueError(
+                f"{name} must have shape (batch, frames, features), got {tuple(value.shape)}."
+            )
+        if value.shape[0] == 0 or value.shape[1] == 0 or value.shape[2] == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(value.shape)}).")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y hold {x.shape[0]} and {y.shape[0]} sequences; one pair each.")
+    if x.shape[2] != y.shape[2]:
+        raise ValueError(
+            f"x and y have {x.shape[2]} and {y.shape[2]} features per frame; they must match."
+        )
+    if x.device != y.device:
+        raise ValueError(f"x is on {x.device} but y is on {y.device}.")
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    return x.to(dtype), y.to(dtype)
+
+
+def _check_lengths(lengths, batch, size, name, device):
+    """Valid lengths as an int64 tensor on ``device``; all ``size`` when None."""
+    if lengths is None:
+        return torch.full((batch,), size, dtype=torch.int64, device=device)
+    lengths = torch.as_tensor(lengths)
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integers, got {lengths.dtype}.")
+    if lengths.shape != (batch,):
+        raise ValueError(f"{name} must have shape ({batch},), got {tuple(lengths.shape)}.")
+    lengths = lengths.to(device=device, dtype=torch.int64)
+    if bool(((lengths < 1) | (lengths > size)).any()):
+        raise ValueError(f"{name} has entries outside [1, {size}], the frames of each sequence.")
+    return lengths
+
+
+def _check_timestamps(times, batch, size, name, dtype, device):
+    """Timestamps ``(batch, size)``; frame positions when None. No gradient."""
+    if times is None:
+        return torch.arange(size, dtype=dtype, device=device).expand(batch, size)
+    if isinstance(times, torch.Tensor):
+        times = times.detach()
+    times = torch.as_tensor(times, device=device)
+    if times.is_complex() or times.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got {times.dtype}.")
+    if times.shape != (batch, size):
+        raise ValueError(f"{name} must have shape ({batch}, {size}), got {tuple(times.shape)}.")
+    return times.to(dtype)
+
+
+def _check_positive(value, name, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    lower_ok = value >= 0 if allow_zero else value > 0
+    if not (lower_ok and value < float("inf")):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {bound} finite number, got {value!r}.")
+    return float(value)
+
+
+def _check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+
+# --------------------------------------------------------------------------
+# the loss
+
+
+def _scaled_similarity(a, b, similarity, temperature):
+    """(B, p, q) logits: similarity of every frame of ``a`` to every frame of ``b``.
+
+    As in the official TCC code, the similarity is divided by the number of
+    features as well as by the temperature, and 'cosine' is the plain dot
+    product (a cosine for L2-normalised embeddings).
+    """
+    dot = a @ b.transpose(1, 2)
+    if similarity == "l2":
+        squared_a = (a * a).sum(-1, keepdim=True)
+        squared_b = (b * b).sum(-1).unsqueeze(1)
+        # Clamped: rounding can make the expansion slightly negative.
+        logits = -(squared_a + squared_b - 2.0 * dot).clamp_min(0.0)
+    else:
+        logits = dot
+    return logits / (a.shape[-1] * temperature)
+
+
+def _masked_softmax(logits, key_mask):
+    return logits.masked_fill(~key_mask.unsqueeze(1), float("-inf")).softmax(-1)
+
+
+def _cycle_back_regression(u, v, u_mask, v_mask, u_times, temperature, similarity,
+                           variance_lambda, loss_type):
+    """Per-pair mean, over the valid frames of ``u``, of the U -> V -> U loss."""
+    alpha = _masked_softmax(_scaled_similarity(u, v, similarity, temperature), v_mask)
+    nearest = alpha @ v  # soft nearest neighbour in v of every frame of u
+    beta = _masked_softmax(_scaled_similarity(nearest, u, similarity, temperature), u_mask)
+    predicted = (beta * u_times.unsqueeze(1)).sum(-1)
+    frame_loss = (u_times - predicted) ** 2
+    if loss_type == "regression_mse_var":
+        variance = (beta * (u_times.unsqueeze(1) - predicted.unsqueeze(-1)) ** 2).sum(-1)
+        # Only guards an exactly one-hot beta (variance 0) against inf / nan.
+        log_variance = variance.clamp_min(torch.finfo(variance.dtype).eps ** 2).log()
+        frame_loss = frame_loss * torch.exp(-log_variance) + variance_lambda * log_variance
+    frame_loss = torch.where(u_mask, frame_loss, torch.zeros_like(frame_loss))
+    return frame_loss.sum(-1) / u_mask.sum(-1)
+
+
+def tcc_loss(
+    x,
+    y,
+    x_t=None,
+    y_t=None,
+    x_lengths=None,
+    y_lengths=None,
+    temperature=0.1,
+    variance_lambda=0.001,
+    similarity="l2",
+    normalize_indices=True,
+    loss_type="regression_mse_var",
+):
+    """Temporal cycle-consistency loss (cycle-back regression) of paired sequences.
+
+    For each pair ``(x[b], y[b])`` and each valid frame ``u_i`` of ``x[b]``:
+
+    - ``alpha = softmax_j(s(u_i, v_j))`` over the valid frames of ``y[b]`` and
+      ``v~ = sum_j alpha_j v_j`` (the soft nearest neighbour);
+    - ``beta = softmax_k(s(v~, u_k))`` over the valid frames of ``x[b]``,
+      ``mu = sum_k beta_k t_k`` and ``sigma^2 = sum_k beta_k (t_k - mu)^2``;
+    - ``regression_mse``: ``(t_i - mu)^2``; ``regression_mse_var``:
+      ``(t_i - mu)^2 / sigma^2 + variance_lambda * log(sigma^2)``.
+
+    ``s(u, v)`` is ``-||u - v||^2 / (d * temperature)`` for ``'l2'`` and
+    ``u . v / (d * temperature)`` for ``'cosine'``, with ``d`` the number of
+    features (the scaling of the official TCC code). The loss of a pair is the
+    mean over its valid frames of ``x``, averaged with the same loss for
+    ``Y -> X -> Y``; the result is the mean over the pairs.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (B, n, d)
+        Frame embeddings of the first sequence of each pair.
+    y : torch.Tensor of shape (B, m, d)
+        Frame embeddings of the second sequence of each pair.
+    x_t, y_t : array-like of shape (B, n) and (B, m), optional
+        Timestamps of the frames (e.g. the indices of sampled frames in the
+        original video). Default: frame positions ``0, 1, ...``. They carry
+        no gradient.
+    x_lengths, y_lengths : array-like of int of shape (B,), optional
+        Valid frames of each padded sequence; frames from the length onward
+        are ignored (any value, even NaN, is allowed there). Default: all.
+    temperature : float, default=0.1
+        Softmax temperature, > 0; smaller means harder nearest neighbours.
+    variance_lambda : float, default=0.001
+        Weight, >= 0, of the log-variance term of ``'regression_mse_var'``.
+    similarity : {'l2', 'cosine'}, default='l2'
+        Negative squared Euclidean distance, or dot product.
+    normalize_indices : bool, default=True
+        Divide the timestamps of each sequence by its number of valid frames.
+    loss_type : {'regression_mse_var', 'regression_mse'}, default='regression_mse_var'
+        Variance-aware regression, or plain squared error.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, differentiable with respect to ``x`` and ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.alignment.tcc import tcc_loss
+    >>> x = 3.0 * torch.eye(4).unsqueeze(0)  # 4 well separated frames
+    >>> loss = tcc_loss(x, x, loss_type="regression_mse")
+    >>> loss.item() < 1e-6
+    True
+    >>> collapsed = x.mean(dim=1, keepdim=True).expand(1, 4, 4)  # no temporal structure
+    >>> round(tcc_loss(x, collapsed, loss_type="regression_mse").item(), 4)
+    0.0781
+    """
+    x, y = _check_embeddings(x, y)
+    temperature = _check_positive(temperature, "temperature")
+    variance_lambda = _check_positive(variance_lambda, "variance_lambda", allow_zero=True)
+    _check_choice(similarity, "similarity", _SIMILARITIES)
+    _check_choice(loss_type, "loss_type", _LOSS_TYPES)
+    if not isinstance(normalize_indices, bool):
+        raise TypeError(f"normalize_indices must be a bool, got {normalize_indices!r}.")
+
+    batch, n, _ = x.shape
+    m = y.shape[1]
+    x_lengths = _check_lengths(x_lengths, batch, n, "x_lengths", x.device)
+    y_lengths = _check_lengths(y_lengths, batch, m, "y_lengths", x.device)
+    x_t = _check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
+    y_t = _check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
+
+    x_mask = torch.arange(n, device=x.device) < x_lengths.unsqueeze(1)
+    y_mask = torch.arange(m, device=x.device) < y_lengths.unsqueeze(1)
+    # Padded frames may hold anything: zero them so that no NaN leaks through a
+    # product with a zero weight.
+    x = x.masked_fill(~x_mask.unsqueeze(-1), 0.0)
+    y = y.masked_fill(~y_mask.unsqueeze(-1), 0.0)
+    x_t = torch.where(x_mask, x_t, torch.zeros_like(x_t))
+    y_t = torch.where(y_mask, y_t, torch.zeros_like(y_t))
+    if normalize_indices:
+        x_t = x_t / x_lengths.unsqueeze(1).to(x_t.dtype)
+        y_t = y_t / y_lengths.unsqueeze(1).to(y_t.dtype)
+
+    options = dict(temperature=temperature, similarity=similarity,
+                   variance_lambda=variance_lambda, loss_type=loss_type)
+    x_to_y = _cycle_back_regression(x, y, x_mask, y_mask, x_t, **options)
+    y_to_x = _cycle_back_regression(y, x, y_mask, x_mask, y_t, **options)
+    return (0.5 * (x_to_y + y_to_x)).mean()
