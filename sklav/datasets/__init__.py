@@ -1,0 +1,16 @@
+"""Datasets and video readers.
+
+- :func:`load_penn_action`: Penn Action videos as normalised 2D joints, SMPL
+  poses or RGB frames, with the per-frame action phases used to evaluate LAV.
+  Without a ``root`` it loads a small subset bundled with sklav (golf_swing
+  and tennis_forehand joints and phases), so examples run offline.
+- :func:`get_penn_action_root`: the full data's folder, from the
+  ``SKLAV_PENN_ACTION`` environment variable.
+- :func:`read_video` and :func:`read_frame_folder`: one real video, from an
+  encoded file (PyAV) or a folder of jpg frames, as ``(T, H, W, 3)`` uint8.
+"""
+
+from ._penn_action import get_penn_action_root, load_penn_action
+from ._video import read_frame_folder, read_video
+
+__all__ = ["load_penn_action", "get_penn_action_root", "read_video", "read_frame_folder"]
