@@ -1,0 +1,294 @@
+"""The LAV networks: per-frame trunks, the temporal context head, the encoder.
+
+A frame encoder maps every frame of a video, with ``k`` context frames before
+it, to an L2-normalised embedding:
+
+1. a *preprocessor* turns raw frames into network input (RGB uint8 to
+   resized, ImageNet-normalised images; poses centred and scaled per frame;
+   features standardised);
+2. a *trunk* embeds each distinct frame once: ResNet-50 cut at conv4c (or
+   conv5c) for images, a small MLP for poses and features;
+3. the :class:`ContextHead` stacks the ``k`` context frames' trunk features
+   in time, applies two convolutions (3D on feature maps, 1D on vectors),
+   global max pooling, two fully connected layers and a linear projection to
+   ``embedding_dim``, then L2-normalises.
+
+Context windows are gathered *after* the trunk, so a frame shared by several
+windows (or several sampled frames) goes through the trunk once.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# ResNet-50 stages, torchvision naming: conv4c is the third bottleneck of
+# layer3 (1024 channels, stride 16), conv5c the last of layer4 (2048, stride 32).
+RESNET_LAYERS = {"conv4c": ("layer3", 3, 1024), "conv5c": ("layer4", 3, 2048)}
+
+
+# --------------------------------------------------------------------------
+# preprocessors: raw frames -> network input
+
+
+class ImagePreprocessor(nn.Module):
+    """uint8 RGB frames ``(N, H, W, 3)`` -> normalised ``(N, 3, S, S)`` floats."""
+
+    def __init__(self, image_size=224):
+        super().__init__()
+        self.image_size = image_size
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, frames):
+        images = frames.permute(0, 3, 1, 2).float() / 255.0
+        if images.shape[-2:] != (self.image_size, self.image_size):
+            images = F.interpolate(
+                images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False
+            )
+        return (images - self.mean) / self.std
+
+
+class PosePreprocessor(nn.Module):
+    """Poses ``(N, J, C)`` -> per-frame centred and scaled, flattened.
+
+    Coordinates are centred on the mean of the visible joints and divided by
+    their root-mean-square distance to that centre. With a visibility channel
+    (``visibility_channel`` set), invisible joints are left out of the centre
+    and scale, their coordinates are zeroed, and the visibility is kept as an
+    input feature.
+    """
+
+    def __init__(self, visibility_channel=None):
+        super().__init__()
+        self.visibility_channel = visibility_channel
+
+    def forward(self, poses):
+        poses = poses.float()
+        if self.visibility_channel is None:
+            coords = poses
+            visible = torch.ones_like(poses[..., :1])
+        else:
+            channel = self.visibility_channel % poses.shape[-1]
+            keep = [c for c in range(poses.shape[-1]) if c != channel]
+            coords = poses[..., keep]
+            visible = (poses[..., channel : channel + 1] > 0).float()
+        count = visible.sum(1, keepdim=True).clamp_min(1.0)
+        centre = (coords * visible).sum(1, keepdim=True) / count
+        centred = (coords - centre) * visible
+        scale = ((centred**2).sum((1, 2), keepdim=True) / count).sqrt().clamp_min(1e-6)
+        normalised = centred / scale
+        if self.visibility_channel is not None:
+            normalised = torch.cat([normalised, visible], dim=-1)
+        return normalised.flatten(1)
+
+
+class FeaturePreprocessor(nn.Module):
+    """Features ``(N, D)`` -> standardised with the training frames' mean and std."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    def set_statistics(self, frames):
+        frames = torch.as_tensor(frames, dtype=torch.float64)
+        self.mean.copy_(frames.mean(0))
+        self.scale.copy_(frames.std(0, unbiased=False).clamp_min(1e-6))
+
+    def forward(self, features):
+        return (features.float() - self.mean) / self.scale
+
+
+# --------------------------------------------------------------------------
+# trunks: network input -> per-frame features
+
+
+def build_resnet_trunk(weights=None, layer="conv4c"):
+    """ResNet-50 from torchvision, cut after ``layer``.
+
+    Parameters
+    ----------
+    weights : str, torchvision WeightsEnum or None
+        None for random initialisation (nothing downloaded); a name such as
+        ``'IMAGENET1K_V2'`` makes torchvision fetch (or read its cache of) the
+        pretrained weights.
+    layer : {'conv4c', 'conv5c'}
+
+    Returns
+    -------
+    trunk : nn.Sequential
+        Maps ``(N, 3, S, S)`` images to ``(N, C, S/16, S/16)`` (conv4c,
+        C = 1024) or ``(N, 2048, S/32, S/32)`` (conv5c).
+    channels : int
+    """
+    from torchvision.models import ResNet50_Weights, resnet50
+
+    if layer not in RESNET_LAYERS:
+        raise ValueError(f"layer must be 'conv4c' or 'conv5c', got {layer!r}.")
+    if isinstance(weights, str):
+        weights = ResNet50_Weights[weights] if weights != "DEFAULT" else ResNet50_Weights.DEFAULT
+    net = resnet50(weights=weights)
+    stage, blocks, channels = RESNET_LAYERS[layer]
+    modules = [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2]
+    if stage == "layer3":
+        modules.append(net.layer3[:blocks])
+    else:
+        modules += [net.layer3, net.layer4[:blocks]]
+    return nn.Sequential(*modules), channels
+
+
+def build_mlp_trunk(in_features, hidden_dim=256):
+    """Per-frame MLP for poses and features: two ReLU layers."""
+    return nn.Sequential(
+        nn.Linear(in_features, hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, hidden_dim),
+        nn.ReLU(),
+    )
+
+
+# --------------------------------------------------------------------------
+# temporal context head
+
+
+class ContextHead(nn.Module):
+    """Context frames' trunk features -> one L2-normalised embedding.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the trunk features.
+    embedding_dim : int, default=128
+    hidden_dim : int, default=512
+        Width of the convolutions and the fully connected layers.
+    spatial : bool, default=True
+        True for feature maps ``(N, k, C, h, w)`` (3D convolutions over time
+        and space), False for vectors ``(N, k, C)`` (1D convolutions over time).
+    dropout : float, default=0.0
+    """
+
+    def __init__(self, in_channels, embedding_dim=128, hidden_dim=512, spatial=True, dropout=0.0):
+        super().__init__()
+        conv, norm, pool = (
+            (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveMaxPool3d)
+            if spatial
+            else (nn.Conv1d, nn.BatchNorm1d, nn.AdaptiveMaxPool1d)
+        )
+        self.spatial = spatial
+        self.convs = nn.Sequential(
+            conv(in_channels, hidden_dim, 3, padding=1),
+            norm(hidden_dim),
+            nn.ReLU(),
+            conv(hidden_dim, hidden_dim, 3, padding=1),
+            norm(hidden_dim),
+            nn.ReLU(),
+            pool(1),
+            nn.Flatten(),
+        )
+        self.fcs = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+        )
+        self.projection = nn.Linear(hidden_dim, embedding_dim)
+
+    def forward(self, context):
+        # (N, k, C, ...) -> (N, C, k, ...): time becomes a convolution axis
+        hidden = self.convs(context.transpose(1, 2))
+        return F.normalize(self.projection(self.fcs(hidden)), dim=-1)
+
+
+# --------------------------------------------------------------------------
+# the full encoder
+
+
+class FrameEncoder(nn.Module):
+    """Preprocessor, trunk and context head: frames -> per-frame embeddings.
+
+    ``forward`` takes the distinct frames of a batch of videos and, for each
+    embedded frame, the indices of its context frames among them.
+
+    Parameters
+    ----------
+    preprocessor, trunk : nn.Module
+    head : ContextHead
+    freeze_trunk : bool, default=False
+        Run the trunk in eval mode without gradients.
+    """
+
+    def __init__(self, preprocessor, trunk, head, freeze_trunk=False):
+        super().__init__()
+        self.preprocessor = preprocessor
+        self.trunk = trunk
+        self.head = head
+        self.freeze_trunk = freeze_trunk
+        self.use_cached_trunk = False  # set while training on cached trunk features
+        if freeze_trunk:
+            self.trunk.requires_grad_(False)
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.freeze_trunk:
+            self.trunk.eval()
+        return self
+
+    def trunk_features(self, frames):
+        """Trunk features of flat frames ``(N, *frame_shape)``."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_trunk):
+            return self.trunk(self.preprocessor(frames))
+
+    def embed_context(self, features, context_index):
+        """Embeddings from per-frame trunk features.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (V, F, *feature_shape)
+            Trunk features of the distinct frames of ``V`` videos.
+        context_index : torch.LongTensor of shape (V, P, k)
+            For each of ``P`` embedded frames, its ``k`` context frames (rows
+            of ``features[v]``), oldest first.
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (V, P, embedding_dim)
+        """
+        V, P, k = context_index.shape
+        flat = features.reshape(V * features.shape[1], *features.shape[2:])
+        offsets = (torch.arange(V, device=features.device) * features.shape[1]).view(V, 1, 1)
+        context = flat[(context_index + offsets).reshape(-1)]
+        context = context.reshape(V * P, k, *features.shape[2:])
+        return self.head(context).reshape(V, P, -1)
+
+    def forward(self, frames, context_index, frame_mask=None, **unused):
+        """Embed the frames of a padded batch of videos.
+
+        Parameters
+        ----------
+        frames : torch.Tensor of shape (V, F, *frame_shape)
+            Distinct frames of ``V`` videos, padded to ``F``.
+        context_index : torch.LongTensor of shape (V, P, k)
+        frame_mask : torch.BoolTensor of shape (V, F), optional
+            True for real frames; padding skips the trunk.
+
+        While ``use_cached_trunk`` is set, ``frames`` already holds trunk
+        features (a frozen trunk's, computed once per video).
+
+        Returns
+        -------
+        embeddings : torch.Tensor of shape (V, P, embedding_dim)
+        """
+        if self.use_cached_trunk:
+            return self.embed_context(frames.float(), context_index)
+        V, F_ = frames.shape[:2]
+        if frame_mask is None:
+            frame_mask = torch.ones(V, F_, dtype=torch.bool, device=frames.device)
+        real = self.trunk_features(frames[frame_mask])
+        features = real.new_zeros(V, F_, *real.shape[1:])
+        features[frame_mask] = real
+        return self.embed_context(features, context_index)
