@@ -154,6 +154,22 @@ def build_mlp_trunk(in_features, hidden_dim=256):
 # temporal context head
 
 
+class TemporalConv1d(nn.Conv1d):
+    """A ``Conv1d`` computed as one matrix product over unfolded windows.
+
+    Same parameters and result as ``nn.Conv1d``; on the few-frame sequences of
+    a context window the backward of oneDNN's convolution is many times
+    slower than a plain matrix product.
+    """
+
+    def forward(self, x):
+        (k,), (pad,) = self.kernel_size, self.padding
+        windows = F.pad(x, (pad, pad)).unfold(2, k, self.stride[0])  # (N, C, L, k)
+        windows = windows.permute(0, 2, 1, 3).flatten(2)  # (N, L, C * k)
+        out = F.linear(windows, self.weight.flatten(1), self.bias)
+        return out.transpose(1, 2)
+
+
 class ContextHead(nn.Module):
     """Context frames' trunk features -> one L2-normalised embedding.
 
@@ -175,7 +191,7 @@ class ContextHead(nn.Module):
         conv, norm, pool = (
             (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveMaxPool3d)
             if spatial
-            else (nn.Conv1d, nn.BatchNorm1d, nn.AdaptiveMaxPool1d)
+            else (TemporalConv1d, nn.BatchNorm1d, nn.AdaptiveMaxPool1d)
         )
         self.spatial = spatial
         self.convs = nn.Sequential(
