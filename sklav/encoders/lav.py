@@ -141,7 +141,8 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     weight_decay : float, default=1e-5
         Adam's.
     max_epochs : int, default=100
-        An epoch pairs every training video once with a partner.
+        An epoch pairs every training video once with a partner. 0 builds
+        the network without training it (an untrained baseline).
     batch_size : int, default=8
         Pairs per step.
     device : str, default='auto'
@@ -256,7 +257,9 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     # validation
 
     def _check_params(self):
-        for name in ("embedding_dim", "num_frames", "num_context", "context_stride", "max_epochs",
+        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
+            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}.")
+        for name in ("embedding_dim", "num_frames", "num_context", "context_stride",
                      "batch_size", "image_size", "transform_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < 1:
