@@ -1,0 +1,156 @@
+"""One-call evaluation report: the paper's table for an encoder or embeddings."""
+
+import numpy as np
+
+from ..metrics import frame_retrieval_ap, kendalls_tau
+from ._data import check_embeddings, check_split, embed
+from .estimators import ProgressRegressor
+from .few_shot import few_shot_scores
+from .table import ScoreTable
+
+
+def _embed_split(encoder, split, name):
+    videos, labels = check_split(split, name, min_videos=2)
+    embeddings = check_embeddings(embed(encoder, videos), name=f"{name} embeddings", min_videos=2)
+    if len(embeddings) != len(labels) or any(
+        len(e) != len(lab) for e, lab in zip(embeddings, labels)
+    ):
+        raise ValueError(
+            f"The encoder changed the number of videos or frames of {name}; evaluate "
+            "needs one embedding per labelled frame."
+        )
+    return embeddings, labels
+
+
+def evaluate(
+    encoder,
+    train,
+    val,
+    *,
+    label_fractions=(0.1, 0.5, 1.0),
+    ap_k=(5, 10, 15),
+    n_episodes=10,
+    classifier=None,
+    regressor=None,
+    tau_stride=1,
+    metric="sqeuclidean",
+    return_train_score=False,
+    n_jobs=None,
+    random_state=None,
+):
+    """The paper's evaluation table in one call, train and val kept apart.
+
+    Rows (Haresh et al. 2021, Tables 2-4; TCC's definitions):
+
+    - ``classification@f`` for each ``f`` in ``label_fractions``: phase
+      classification accuracy on all val frames of a
+      :class:`PhaseClassifier` fitted on a random fraction ``f`` of the
+      labelled train videos, mean and std over ``n_episodes`` draws
+      (:func:`few_shot_scores`);
+    - ``progress_r2``: :class:`ProgressRegressor` fitted on train, mean R^2
+      over key events on val;
+    - ``kendalls_tau``: :func:`sklav.metrics.kendalls_tau` among the val videos;
+    - ``ap@k`` for each ``k`` in ``ap_k``: :func:`sklav.metrics.frame_retrieval_ap`
+      among the val videos (each val video the query, the other val videos
+      the support set).
+
+    Fitted heads only ever see train labels; the encoder is used as given
+    (fit it beforehand, on train videos only).
+
+    Parameters
+    ----------
+    encoder : fitted transformer, None or 'identity'
+        Anything whose ``transform(list_of_videos)`` returns a list of
+        ``(T_i, D)`` embeddings (an encoder, a Pipeline ending in one);
+        ``None``/``'identity'``/``'passthrough'`` when the videos already are
+        per-frame embeddings.
+    train, val : pair (videos, labels)
+        A list of videos (at least 2) and a list of per-frame phase label
+        arrays (ints in temporal order, as TCC) for each split.
+    label_fractions : sequence of float or int, default=(0.1, 0.5, 1.0)
+        Few-shot settings (fractions, or ints for numbers of videos).
+    ap_k : sequence of int, default=(5, 10, 15)
+        Retrieval depths.
+    n_episodes : int, default=10
+        Random draws per label fraction.
+    classifier : classifier, default=None
+        Head of :class:`PhaseClassifier` (``None``: ``SVC()`` as in the paper;
+        ``LinearSVC()`` is much faster on large sets).
+    regressor : regressor, default=None
+        Head of :class:`ProgressRegressor` (``None``: ``LinearRegression()``).
+    tau_stride : int, default=1
+        Frame stride of Kendall's tau.
+    metric : str or callable, default='sqeuclidean'
+        Frame distance for Kendall's tau and retrieval.
+    return_train_score : bool, default=False
+        Also fill a ``train`` column: classification and progress scored on
+        the train videos, tau and AP among the train videos.
+    n_jobs : int, default=None
+        Few-shot episodes fitted in parallel (joblib; ``None`` means 1).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the few-shot draws; an int makes the table reproducible.
+
+    Returns
+    -------
+    report : ScoreTable
+        Rows named as above, columns ``metric``, ``val``, ``val_std`` (the
+        std over episodes, classification only) and, with
+        ``return_train_score``, ``train`` and ``train_std``. ``report.to_dict()``
+        gives plain dicts, ``print(report)`` an RST table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.evaluation import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> def make(n):
+    ...     t = [np.linspace(0, 1, T)[:, None] for T in rng.integers(20, 30, n)]
+    ...     return [v + 0.01 * rng.standard_normal(v.shape) for v in t], [
+    ...         np.digitize(v[:, 0], [0.3, 0.7]) for v in t]
+    >>> report = evaluate(None, make(6), make(4), n_episodes=2, random_state=0)
+    >>> print(report.names())  # doctest: +NORMALIZE_WHITESPACE
+    ['classification@0.1', 'classification@0.5', 'classification@1.0',
+     'progress_r2', 'kendalls_tau', 'ap@5', 'ap@10', 'ap@15']
+    >>> round(report["kendalls_tau"]["val"], 2)
+    0.99
+    """
+    embedded = {
+        "train": _embed_split(encoder, train, "train"),
+        "val": _embed_split(encoder, val, "val"),
+    }
+    splits = ["val", "train"] if return_train_score else ["val"]
+    ap_k = [int(k) for k in np.ravel(ap_k)]
+    few_shot = few_shot_scores(
+        embedded["train"],
+        embedded["val"],
+        settings=label_fractions,
+        n_episodes=n_episodes,
+        estimator=classifier,
+        return_train_score=return_train_score,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    progress = ProgressRegressor(regressor).fit(*embedded["train"])
+    rows = {}
+
+    def record(name, split, value, std=None):
+        row = rows.setdefault(name, {"metric": name})
+        row[split] = value
+        if std is not None:
+            row[f"{split}_std"] = std
+
+    for row in few_shot:
+        name = f"classification@{row['setting']}"
+        record(name, "val", row["mean"], row["std"])
+        if return_train_score:
+            record(name, "train", row["train_mean"], row["train_std"])
+    for split in splits:
+        embeddings, labels = embedded[split]
+        record("progress_r2", split, progress.score(embeddings, labels))
+        tau = kendalls_tau(embeddings, stride=tau_stride, metric=metric)
+        record("kendalls_tau", split, tau)
+        aps = frame_retrieval_ap(embeddings, labels, k=ap_k, metric=metric)
+        for k, ap in zip(ap_k, aps):
+            record(f"ap@{k}", split, float(ap))
+    columns = ["metric", "val", "val_std"] + (["train", "train_std"] if return_train_score else [])
+    return ScoreTable(list(rows.values()), columns)

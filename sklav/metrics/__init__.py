@@ -1,0 +1,22 @@
+"""Functional evaluation metrics on per-frame embeddings and phase labels.
+
+Every function takes ragged lists: ``embeddings`` is a list of ``(T_i, D)``
+arrays, one per video, and labels a list of ``(T_i,)`` arrays.
+
+- :func:`kendalls_tau`: temporal alignment of cross-video nearest neighbours.
+- :func:`frame_retrieval_ap`: fine-grained frame retrieval, AP@K.
+- :func:`phase_accuracy`: per-frame phase classification accuracy.
+- :func:`phase_progress_targets`: TCC's phase-progression regression targets.
+"""
+
+from .phases import phase_accuracy, phase_progress_targets
+from .retrieval import frame_retrieval_ap
+from .temporal import kendalls_tau, pairwise_kendalls_tau
+
+__all__ = [
+    "frame_retrieval_ap",
+    "kendalls_tau",
+    "pairwise_kendalls_tau",
+    "phase_accuracy",
+    "phase_progress_targets",
+]

@@ -1,0 +1,342 @@
+"""Tests of sklav.metrics against hand-computed examples and slow references."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import cdist
+from scipy.stats import kendalltau
+from sklearn.exceptions import UndefinedMetricWarning
+
+from sklav.metrics import (
+    frame_retrieval_ap,
+    kendalls_tau,
+    pairwise_kendalls_tau,
+    phase_accuracy,
+    phase_progress_targets,
+)
+from sklav.metrics.temporal import tau_b_against_time
+
+# --------------------------------------------------------------------------
+# Slow, independent reference implementations (loops, scipy).
+
+
+def naive_pairwise_tau(embeddings, stride=1, metric="sqeuclidean"):
+    """TCC's loop: cdist per pair, argmin, scipy.stats.kendalltau."""
+    n = len(embeddings)
+    taus = np.full((n, n), np.nan)
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            query, candidates = embeddings[i][::stride], embeddings[j][::stride]
+            nearest = np.argmin(cdist(query, candidates, metric=metric), axis=1)
+            if len(nearest) >= 2 and len(np.unique(nearest)) > 1:
+                taus[i, j] = kendalltau(np.arange(len(nearest)), nearest).statistic
+    return taus
+
+
+def naive_retrieval_ap(embeddings, labels, k):
+    """One query frame at a time, full sort of the support frames."""
+    precisions = []
+    for i, (query_video, query_labels) in enumerate(zip(embeddings, labels)):
+        support = np.concatenate([e for j, e in enumerate(embeddings) if j != i])
+        support_labels = np.concatenate([lab for j, lab in enumerate(labels) if j != i])
+        for frame, label in zip(query_video, query_labels):
+            distances = ((support - frame) ** 2).sum(axis=1)
+            nearest = np.argsort(distances, kind="stable")[:k]
+            precisions.append(np.mean(support_labels[nearest] == label))
+    return float(np.mean(precisions))
+
+
+def naive_progress_targets(labels, n_phases):
+    """TCC's regression_labels_for_class, for complete, ordered integer phases."""
+    out = []
+    for video_labels in labels:
+        columns = []
+        for phase in range(n_phases - 1):
+            transition = np.argwhere(video_labels == phase)[-1, 0]
+            columns.append(
+                (np.arange(len(video_labels), dtype=float) - transition) / len(video_labels)
+            )
+        out.append(np.stack(columns, axis=1))
+    return out
+
+
+def random_videos(rng, n_videos, low=5, high=15, dim=4):
+    return [rng.standard_normal((rng.integers(low, high), dim)) for _ in range(n_videos)]
+
+
+def time_videos(lengths):
+    return [np.arange(n, dtype=float)[:, None] for n in lengths]
+
+
+# --------------------------------------------------------------------------
+# Kendall's tau-b kernel
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 4), min_size=2, max_size=12), min_size=1, max_size=5).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    )
+)
+def test_tau_b_kernel_equals_scipy_with_ties(rows):
+    taus = tau_b_against_time(np.array(rows))
+    for row, tau in zip(rows, taus):
+        expected = kendalltau(np.arange(len(row)), row).statistic
+        np.testing.assert_allclose(tau, expected, equal_nan=True)
+
+
+def test_tau_b_kernel_hand_values():
+    # [0, 2, 1]: pairs (0,1)+ (0,2)+ (1,2)- -> S = 1, n0 = 3, no ties -> 1/3.
+    # [0, 0, 1]: S = 2, one tie -> 2 / sqrt(3 * 2).
+    np.testing.assert_allclose(
+        tau_b_against_time([[0, 2, 1], [0, 0, 1], [1, 1, 1]]),
+        [1 / 3, 2 / np.sqrt(6), np.nan],
+    )
+    assert np.isnan(tau_b_against_time(np.zeros((2, 1)))).all()
+
+
+@pytest.mark.parametrize(
+    "row", [[100000, 100005, 99990, 100005, -5], [0, 70000, 3, 40000], [0.5, 0.1, 0.7, 0.1]]
+)
+def test_tau_b_kernel_large_and_float_values(row):
+    expected = kendalltau(np.arange(len(row)), row).statistic
+    assert tau_b_against_time([row])[0] == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------
+# kendalls_tau
+
+
+def test_kendalls_tau_hand_example():
+    # A = 0, 1, 2 and B = 0, 2, 1: neighbours of A in B are frames 0, 2, 1, and
+    # of B in A also 0, 2, 1, so both taus are 1/3 (see the kernel test).
+    a = np.array([[0.0], [1.0], [2.0]])
+    b = np.array([[0.0], [2.0], [1.0]])
+    assert kendalls_tau([a, b]) == pytest.approx(1 / 3)
+    np.testing.assert_allclose(pairwise_kendalls_tau([a, b]), [[np.nan, 1 / 3], [1 / 3, np.nan]])
+
+
+def test_kendalls_tau_time_reversed_noise():
+    videos = time_videos([25, 25, 25, 25])
+    assert kendalls_tau(videos) == 1.0
+    assert kendalls_tau([videos[0], videos[1][::-1]]) == -1.0
+    assert kendalls_tau(time_videos([20, 30, 25, 40])) > 0.95  # ties from unequal lengths
+    # Multi-dimensional embeddings monotone in time (same length, other curves).
+    curves = [
+        np.column_stack([np.linspace(0, 1, 30) + s, np.linspace(0, 1, 30) ** 2]) for s in (0, 0.01)
+    ]
+    assert kendalls_tau(curves) == 1.0
+    rng = np.random.default_rng(0)
+    assert abs(kendalls_tau(random_videos(rng, 12, 40, 60, dim=8))) < 0.05
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cosine", "cityblock"])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_kendalls_tau_matches_naive_loop(metric, stride):
+    rng = np.random.default_rng(stride)
+    videos = random_videos(rng, 6, 4, 20)
+    taus = pairwise_kendalls_tau(videos, stride=stride, metric=metric)
+    np.testing.assert_allclose(taus, naive_pairwise_tau(videos, stride, metric), equal_nan=True)
+    defined = taus[~np.isnan(taus)]
+    assert kendalls_tau(videos, stride=stride, metric=metric) == pytest.approx(defined.mean())
+
+
+def test_kendalls_tau_asymmetric_callable_metric():
+    def skewed(u, v):
+        return np.abs(u - v).sum() + 0.5 * (u - v).sum()
+
+    rng = np.random.default_rng(1)
+    videos = random_videos(rng, 4, 5, 10, dim=2)
+    np.testing.assert_allclose(
+        pairwise_kendalls_tau(videos, metric=skewed),
+        naive_pairwise_tau(videos, metric=skewed),
+        equal_nan=True,
+    )
+
+
+def test_kendalls_tau_ties_in_neighbour_indices():
+    # Short candidate videos: many query frames share a neighbour (ties).
+    rng = np.random.default_rng(2)
+    videos = [np.sort(rng.random((n, 1)), axis=0) for n in (25, 3, 4, 30, 2)]
+    expected = naive_pairwise_tau(videos)
+    np.testing.assert_allclose(pairwise_kendalls_tau(videos), expected, equal_nan=True)
+    assert np.nanmin(expected[~np.eye(5, dtype=bool)]) < 1  # ties did occur
+
+
+def test_kendalls_tau_integer_duplicates_first_index_on_ties():
+    # Exact distance ties pick the first frame, as np.argmin in TCC.
+    videos = [np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([[0.0], [0.0], [2.0], [2.0]])]
+    np.testing.assert_allclose(
+        pairwise_kendalls_tau(videos), naive_pairwise_tau(videos), equal_nan=True
+    )
+
+
+def test_kendalls_tau_undefined_pairs_dropped_and_counted():
+    # A one-frame video: undefined as query (1 frame) and as candidate (one neighbour).
+    videos = time_videos([10, 10, 1])
+    with pytest.warns(UndefinedMetricWarning, match="undefined for 4 of 6 video pairs"):
+        tau = kendalls_tau(videos)
+    assert tau == 1.0
+    with pytest.warns(UndefinedMetricWarning, match="2 of 2"):
+        assert np.isnan(kendalls_tau(time_videos([1, 1])))
+
+
+@pytest.mark.parametrize(
+    "embeddings, kwargs, error, match",
+    [
+        ([np.zeros((5, 2))], {}, ValueError, "at least 2"),
+        ([np.zeros((5, 2)), np.zeros((0, 2))], {}, ValueError, r"embeddings\[1\] has 0 frame"),
+        ([np.zeros((5, 2)), np.full((5, 2), np.nan)], {}, ValueError, "NaN"),
+        ([np.zeros((5, 2, 2))] * 2, {}, ValueError, "per-frame axes"),
+        ([np.zeros((5, 2))] * 2, {"stride": 0}, ValueError, "stride"),
+        ([np.zeros((5, 2))] * 2, {"metric": "nope"}, ValueError, "metric"),
+        ([np.zeros((5, 2))] * 2, {"metric": "seuclidean"}, ValueError, "whiten"),
+        ([np.zeros((5, 2))] * 2, {"metric": 3}, TypeError, "metric"),
+        (np.zeros((5, 2)), {}, ValueError, "single 2-D array"),
+    ],
+)
+def test_kendalls_tau_bad_input(embeddings, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        kendalls_tau(embeddings, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_blocked_and_single_threaded_paths_agree(monkeypatch):
+    # Tiny block budgets force the chunked code paths; one CPU the serial one.
+    import sklav.metrics._neighbors as neighbors
+    import sklav.metrics.temporal as temporal
+
+    rng = np.random.default_rng(5)
+    videos = random_videos(rng, 6, 3, 25)
+    labels = [rng.integers(0, 3, len(v)) for v in videos]
+    expected_tau = naive_pairwise_tau(videos)
+    expected_ap = naive_retrieval_ap(videos, labels, 4)
+    monkeypatch.setattr(neighbors, "_MAX_BLOCK", 40)
+    monkeypatch.setattr(temporal, "_MAX_PAIR_BLOCK", 50)
+    for cpus in (1, 2):
+        monkeypatch.setattr(neighbors, "cpu_count", lambda cpus=cpus: cpus)
+        np.testing.assert_allclose(pairwise_kendalls_tau(videos), expected_tau, equal_nan=True)
+        assert frame_retrieval_ap(videos, labels, k=4) == pytest.approx(expected_ap)
+
+
+# --------------------------------------------------------------------------
+# frame_retrieval_ap
+
+
+def test_frame_retrieval_ap_hand_example():
+    X = [np.array([[0.0], [1.0], [5.0]]), np.array([[0.1], [5.1], [5.2]])]
+    y = [np.array([0, 0, 1]), np.array([0, 1, 1])]
+    # k=1: every frame's nearest frame in the other video shares its label.
+    assert frame_retrieval_ap(X, y, k=1) == 1.0
+    # k=2 hits: video 0: 1/2, 1/2, 2/2; video 1: 2/2, 1/2, 1/2 -> 4/6.
+    assert frame_retrieval_ap(X, y, k=2) == pytest.approx(4 / 6)
+    # k=3 (the whole support): video 0: 1/3, 1/3, 2/3; video 1: 2/3, 1/3, 1/3.
+    assert frame_retrieval_ap(X, y, k=3) == pytest.approx(8 / 18)
+
+
+@pytest.mark.parametrize("k", [1, 5, 10, 15])
+def test_frame_retrieval_ap_matches_brute_force(k):
+    rng = np.random.default_rng(k)
+    videos = random_videos(rng, 7, 8, 20, dim=5)
+    labels = [rng.integers(0, 3, len(v)) for v in videos]
+    assert frame_retrieval_ap(videos, labels, k=k) == pytest.approx(
+        naive_retrieval_ap(videos, labels, k)
+    )
+
+
+def test_frame_retrieval_ap_several_k_and_string_labels():
+    rng = np.random.default_rng(3)
+    videos = random_videos(rng, 5, 10, 20)
+    labels = [np.array(["reach", "grasp", "lift"])[rng.integers(0, 3, len(v))] for v in videos]
+    many = frame_retrieval_ap(videos, labels, k=[5, 10, 15])
+    assert many.shape == (3,)
+    for k, value in zip([5, 10, 15], many):
+        assert value == pytest.approx(frame_retrieval_ap(videos, labels, k=k))
+        assert value == pytest.approx(naive_retrieval_ap(videos, labels, k))
+
+
+def test_frame_retrieval_ap_perfect_and_chance():
+    t = time_videos([30, 40, 35])
+    labels = [np.digitize(v[:, 0] / len(v), [0.5]) for v in t]
+    perfect = [np.eye(2)[lab] * 10 for lab in labels]  # embedding = one-hot phase
+    assert frame_retrieval_ap(perfect, labels, k=5) == 1.0
+
+
+@pytest.mark.parametrize(
+    "embeddings, labels, k, match",
+    [
+        ([np.zeros((3, 1))], [np.zeros(3)], 1, "at least 2"),
+        (
+            [np.zeros((3, 1)), np.ones((2, 1))],
+            [np.zeros(3), np.zeros(2)],
+            3,
+            "larger than the support set",
+        ),
+        (
+            [np.zeros((3, 1)), np.ones((2, 1))],
+            [np.zeros(3), np.zeros(3)],
+            1,
+            r"labels\[1\] has 3 labels",
+        ),
+        ([np.zeros((3, 1)), np.ones((2, 1))], [np.zeros(3)], 1, "1 label arrays"),
+        ([np.zeros((3, 1)), np.ones((2, 1))], [np.zeros(3), np.zeros(2)], 0, "positive integer"),
+        ([np.zeros((3, 1)), np.ones((0, 1))], [np.zeros(3), np.zeros(0)], 1, "0 frame"),
+    ],
+)
+def test_frame_retrieval_ap_bad_input(embeddings, labels, k, match):
+    with pytest.raises(ValueError, match=match):
+        frame_retrieval_ap(embeddings, labels, k=k)
+
+
+def test_frame_retrieval_ap_k_equal_to_support_is_allowed():
+    X = [np.zeros((3, 1)), np.ones((3, 1))]
+    y = [np.array([0, 0, 1]), np.array([0, 1, 1])]
+    # Each frame retrieves the whole other video: hits = count of its label there.
+    expected = np.mean([1 / 3, 1 / 3, 2 / 3, 2 / 3, 1 / 3, 1 / 3])
+    assert frame_retrieval_ap(X, y, k=3) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------
+# phase_accuracy and phase_progress_targets
+
+
+def test_phase_accuracy():
+    assert phase_accuracy([[0, 0, 1], [0, 1]], [[0, 1, 1], [0, 1]]) == pytest.approx(4 / 5)
+    assert phase_accuracy([np.array(["a", "b"])], [np.array(["a", "b"])]) == 1.0
+    with pytest.raises(ValueError, match=r"y_pred\[1\] has 1 labels but y_true\[1\] has 2"):
+        phase_accuracy([[0, 0, 1], [0, 1]], [[0, 1, 1], [0]])
+    with pytest.raises(ValueError, match="single 1-D array"):
+        phase_accuracy(np.array([0, 1]), np.array([0, 1]))
+
+
+def test_phase_progress_targets_hand_example():
+    # Phase 0 ends at frame 1, phase 1 at frame 3; T = 5.
+    targets = phase_progress_targets([[0, 0, 1, 1, 2]])[0]
+    np.testing.assert_allclose(targets[:, 0], (np.arange(5) - 1) / 5)
+    np.testing.assert_allclose(targets[:, 1], (np.arange(5) - 3) / 5)
+
+
+def test_phase_progress_targets_match_tcc_loop():
+    rng = np.random.default_rng(4)
+    labels = [np.repeat(np.arange(4), rng.integers(1, 10, 4)) for _ in range(6)]
+    for ours, theirs in zip(phase_progress_targets(labels), naive_progress_targets(labels, 4)):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_phase_progress_targets_strings_skipped_phase_and_errors():
+    labels = [np.array(["pour", "tilt", "tilt", "back"])]
+    targets = phase_progress_targets(labels, phases=["pour", "tilt", "back"])[0]
+    np.testing.assert_allclose(targets, np.column_stack([np.arange(4) - 0, np.arange(4) - 2]) / 4)
+    # Phase 1 skipped: its event sits at the end of phase 0 (frame 1).
+    skipped = phase_progress_targets([[0, 0, 2, 2]], phases=[0, 1, 2])[0]
+    np.testing.assert_allclose(skipped, np.column_stack([np.arange(4) - 1, np.arange(4) - 1]) / 4)
+    with pytest.raises(ValueError, match="outside the phases"):
+        phase_progress_targets([[0, 1, 7]], phases=[0, 1])
+    with pytest.raises(ValueError, match="at least 2 phases"):
+        phase_progress_targets([[0, 0, 0]])
+    with pytest.raises(ValueError, match=r"labels\[0\] is empty"):
+        phase_progress_targets([[]])
