@@ -419,3 +419,17 @@ def test_public_names_reexported():
     assert sklav.ProgressRegressor is ProgressRegressor
     assert sklav.KendallTauScorer is KendallTauScorer
     assert sklav.FrameRetrievalAP is FrameRetrievalAP
+
+
+def test_score_takes_per_frame_sample_weight():
+    from sklav import PhaseClassifier, ProgressRegressor
+
+    X = [np.array([[0.0], [1.0], [5.0], [6.0]])] * 2
+    y = [np.array([0, 0, 1, 1])] * 2
+    clf = PhaseClassifier().fit(X, y)
+    wrong = [np.array([1, 0, 1, 1]), np.array([0, 0, 1, 1])]
+    assert clf.score(X, wrong) == pytest.approx(7 / 8)
+    weights = [np.array([3.0, 1, 1, 1]), np.ones(4)]
+    assert clf.score(X, wrong, sample_weight=weights) == pytest.approx(7 / 10)
+    reg = ProgressRegressor().fit(X, y)
+    assert reg.score(X, y, sample_weight=[np.ones(4)] * 2) == pytest.approx(reg.score(X, y))

@@ -137,7 +137,7 @@ class PhaseClassifier(_FrameHead):
         predicted = self.estimator_.predict(np.concatenate(videos))
         return split_by_video(predicted, [len(v) for v in videos])
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Per-frame accuracy over all frames of all videos.
 
         Parameters
@@ -145,6 +145,9 @@ class PhaseClassifier(_FrameHead):
         X : list of array-like of shape (T_i, D)
         y : list of array-like of shape (T_i,)
             True phase labels; all must have been seen in ``fit``.
+        sample_weight : list of array-like of shape (T_i,), optional
+            Per-frame weights; accepted so that ``Pipeline.score`` works with
+            metadata routing enabled.
 
         Returns
         -------
@@ -153,7 +156,12 @@ class PhaseClassifier(_FrameHead):
         videos = self._check_X(X)
         labels = check_frame_labels(y, videos)
         self._check_known_labels(labels, self.classes_, "classes_")
-        return phase_accuracy(labels, self.predict(videos))
+        predicted = self.predict(videos)
+        if sample_weight is None:
+            return phase_accuracy(labels, predicted)
+        weights = np.concatenate(check_frame_labels(sample_weight, videos, name="sample_weight"))
+        correct = np.concatenate(labels) == np.concatenate(predicted)
+        return float(np.average(correct, weights=weights))
 
 
 class ProgressRegressor(_FrameHead):
@@ -286,7 +294,7 @@ class ProgressRegressor(_FrameHead):
             predicted = predicted[:, 0]
         return split_by_video(predicted, [len(v) for v in videos])
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Mean over key events of R^2 over all frames.
 
         Parameters
@@ -294,6 +302,8 @@ class ProgressRegressor(_FrameHead):
         X : list of array-like of shape (T_i, D)
         y : list of array-like
             Phase labels (from the fitted phases) or progress targets, as in ``fit``.
+        sample_weight : list of array-like of shape (T_i,), optional
+            Per-frame weights of the R^2.
 
         Returns
         -------
@@ -308,7 +318,9 @@ class ProgressRegressor(_FrameHead):
                 f"on {len(self.estimators_)}."
             )
         predicted = np.concatenate(self.predict(videos)).reshape(n_frames, -1)
-        return float(r2_score(true, predicted, multioutput="uniform_average"))
+        if sample_weight is not None:
+            sample_weight = np.concatenate(check_frame_labels(sample_weight, videos, name="sample_weight"))
+        return float(r2_score(true, predicted, sample_weight=sample_weight, multioutput="uniform_average"))
 
 
 def _check_progress_targets(y, videos):
