@@ -249,3 +249,25 @@ def test_cuda_fit_then_cpu_transform(tmp_path):
     on_gpu = encoder.transform(videos)
     restored = pickle.loads(pickle.dumps(encoder))
     np.testing.assert_allclose(restored.transform(videos)[0], on_gpu[0], atol=1e-5)
+
+
+def test_skorch_callbacks_early_stopping_and_lr_schedule():
+    from skorch.callbacks import EarlyStopping, LRScheduler
+
+    videos = _videos()
+    encoder = LAVEncoder(
+        random_state=0,
+        callbacks=[
+            ("stop", EarlyStopping(monitor="train_loss", patience=1, threshold=1e9, threshold_mode="abs")),
+            ("lr", LRScheduler(policy="StepLR", step_size=1, gamma=0.5)),
+        ],
+        **{**FAST, "max_epochs": 10},
+    ).fit(videos)
+    assert len(encoder.history_) == 2  # no epoch improves by 1e9: stop after patience
+    assert encoder.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(encoder.lr / 2)  # one step
+
+
+def test_verbose_prints_an_epoch_log(capsys):
+    LAVEncoder(random_state=0, verbose=1, **FAST).fit(_videos())
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("\n") >= 3
