@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from sklav import LAVEncoder
-from sklav.datasets import load_penn_action
+from sklav.datasets import get_penn_action_root, load_penn_action
 from sklav.encoders.data import VideoPairDataset, context_indices
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "penn_action"
+# the full data: $SKLAV_PENN_ACTION, else the shared folder beside the checkout
+SHARED = get_penn_action_root() or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "penn_action"
 
 
 def golf_train():

@@ -36,12 +36,13 @@ from sklearn.svm import SVC
 from torch import nn
 
 from sklav import LAVEncoder
-from sklav.datasets import load_penn_action
+from sklav.datasets import get_penn_action_root, load_penn_action
 from sklav.encoders.data import context_indices
 from sklav.evaluation import ScoreTable, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "penn_action"
+# the full data: $SKLAV_PENN_ACTION, else the shared folder beside the checkout
+SHARED = get_penn_action_root() or ROOT.parent / "shared" / "data" / "penn_action"
 ACTIONS = ["baseball_swing", "golf_swing", "jumping_jacks", "pushup", "tennis_forehand"]
 FEATURES = ["joints2d", "smpl"]
 
