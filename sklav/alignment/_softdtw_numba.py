@@ -1,108 +1,625 @@
 """CPU Soft-DTW kernels, compiled with numba.
 
-The dynamic programme runs anti-diagonal by anti-diagonal (a wavefront), so the
-cells of one diagonal are independent and the CPU can overlap their
-exponentials; pairs of a batch run in parallel threads. The DP state is float64
-whatever the input dtype. The forward saves, per cell, the soft-min weights of
-its diagonal and upper predecessors (the left weight is one minus their sum),
-so the backward pass is a multiply-add sweep with no exponential.
+The dynamic programme runs anti-diagonal by anti-diagonal (a wavefront): the
+cells of one diagonal are independent, so each diagonal is one loop that LLVM
+turns into SIMD code (AVX2: four float64 cells per instruction). That needs
+the loop body free of library calls, so the soft-min uses its own branch-free
+``exp`` and ``log`` (polynomials after range reduction, accurate to about one
+ulp) instead of libm's. Pairs of a batch run in parallel threads when the
+batch is large enough to pay for them. The DP state is float64 whatever the
+input dtype.
 
-Conventions (shared with the GPU kernels in ``_softdtw_triton``):
+Strips. A pair is swept in strips of ``STRIP`` rows, top to bottom, each
+strip anti-diagonal by anti-diagonal; the last row of R of a strip (the
+first row of E, backwards) is handed to the next one. Diagonals of a whole
+large table would touch one cache line and one page per row, for the
+strided cost gather and E scatter; a strip's diagonals touch ``STRIP``
+lines, which software prefetches fetch ahead, and they are still long
+enough for SIMD.
 
-- ``D``: cost, ``(B, n, m)``; pair ``b`` uses ``D[b, :nx[b], :ny[b]]``.
-- ``weights[b, i, j, 0]``: weight of ``(i-1, j-1)`` in the soft-min of cell
-  ``(i, j)``; ``weights[b, i, j, 1]``: weight of ``(i-1, j)``.
-- ``E = d value / d D``, zero outside the valid region.
+Layout. The three last diagonals of ``R`` (and, backwards, of ``E``) of a
+strip live in small buffers indexed by row, so the predecessors of the
+cells of a diagonal are contiguous slices. The soft-min weights are saved
+diagonal-major within each strip, strips one after the other: in pair
+``b``, the strip of rows ``r0..r0+h-1`` starts at offset ``r0 * ny[b]``, and
+within it the cells of the strip's diagonal ``k`` (local rows
+``lo_k..hi_k``) follow the cells of its previous diagonals.
+``weights[b, 0]`` is the weight of the diagonal predecessor ``(i-1, j-1)``
+in the soft-min of cell ``(i, j)``, ``weights[b, 1]`` that of the upper one
+``(i-1, j)`` (the left weight is one minus their sum). One more slot,
+``weights[b, :, nx * ny]``, is zero, so that the backward sweep reads
+finite weights one cell past either end of a diagonal, where the matching
+``E`` slot is zero. This layout is private to this module:
+``softdtw_backward*`` read what ``softdtw_forward`` wrote.
+
+Underflow. Soft-min terms below ``exp(-345) ~ 1e-150`` are flushed to zero,
+and so are entries of ``E`` below ``1e-150``, so no product in either sweep is
+subnormal (subnormal arithmetic is ~100 times slower on x86); the values
+dropped are 1e-134 times smaller than float64 resolution of the results.
+
+Conventions:
+
+- ``G``: cost, ``(B, n, m)``; pair ``b`` uses ``G[b, :nx[b], :ny[b]]``. The
+  kernels take the cost of cell ``(i, j)`` as ``max(sx[i] + sy[j] + alpha *
+  G[b, i, j], floor)``: the plain cost ``G`` (``sx = sy = 0``, ``alpha = 1``,
+  ``floor = -inf``), or the squared Euclidean distance of two sequences from
+  their Gram matrix and squared norms (``alpha = -2``, ``floor = 0``), which
+  saves a pass over the table.
+- ``E = d value / d cost``, zero outside the valid region.
 """
-
-import math
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
+_FASTMATH = {"nsz", "arcp", "contract"}  # no 'reassoc': it would undo the rounding trick in _exp
 _INF = np.inf
 
+# --------------------------------------------------------------------------
+# branch-free, vectorisable exp and log
 
-@numba.njit(cache=True, nogil=True, fastmath={"nsz", "arcp", "contract", "reassoc"})
-def _forward_pair(D, n, m, gamma, weights, r_prev2, r_prev, r_cur):
-    # r_* hold one anti-diagonal of R each, indexed by row i + 1 (slot 0 is
-    # row -1, the boundary). Slots no cell of the diagonal writes stay +inf.
+
+@intrinsic
+def _f64_to_bits(typingctx, x):
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_to_f64(typingctx, x):
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# llvm.prefetch is overloaded on the pointer type: "p0i8" for llvmlite's
+# typed-pointer IR (LLVM with opaque pointers remangles it), "p0" should
+# llvmlite print opaque pointers.
+_PREFETCH = "llvm.prefetch.p0" if str(ir.IntType(8).as_pointer()) == "ptr" else "llvm.prefetch.p0i8"
+
+
+def _prefetch_codegen(context, builder, aryty, ary_value, indices, write):
+    ary = context.make_array(aryty)(context, builder, ary_value)
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, indices, wraparound=False)
+    i8p = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH)
+    # rw, locality 3 (keep in all levels), data cache
+    flags = [ir.Constant(i32, write), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+    args = [builder.bitcast(ptr, i8p)] + flags
+    builder.call(fn, args)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """Prefetch the cache line of ``arr[i]`` for reading (a hint: never faults)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _prefetch_codegen(context, builder, signature.args[0], args[0], [args[1]], 0)
+
+    return types.void(arr, i), codegen
+
+
+@intrinsic
+def _prefetch2(typingctx, arr, i, j, write):
+    """Prefetch the cache line of ``arr[i, j]``; ``write`` a literal bool."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2):
+        return None
+    if not isinstance(write, types.BooleanLiteral):
+        return None
+    rw = int(write.literal_value)
+
+    def codegen(context, builder, signature, args):
+        indices = [args[1], args[2]]
+        return _prefetch_codegen(context, builder, signature.args[0], args[0], indices, rw)
+
+    return types.void(arr, i, j, write), codegen
+
+
+# The constants of exp and log are passed to the kernels at run time, as a
+# tuple (``CONSTANTS``): as compile-time constants LLVM rematerialises each of
+# them in the SIMD loop with two instructions (numba's large code model),
+# which costs more than the arithmetic; as arguments they stay in registers
+# or are one load from the stack.
+_LOG2E = 0
+_SHIFT = 1  # 1.5 * 2**52: x + _SHIFT rounds x to an integer in the low bits
+_LN2_HI = 2  # k * _LN2_HI is exact for |k| < 2**11
+_LN2_LO = 3  # ln 2 - _LN2_HI
+_EXP_CUTOFF = 4  # exp(x) is flushed to 0 below: exp(-345) ~ 1.4e-150
+_E = 5  # 12 coefficients: minimax polynomial of exp on [-ln2/2, ln2/2] (error 3e-18)
+_LOG_SPLIT = 17
+_LOG_C1 = 18
+_LOG_C2 = 19
+_LOG_LNC1 = 20
+_LOG_LNC2 = 21
+_L = 22  # 7 coefficients (below)
+_SHIFT_BITS = 0x4338000000000000  # bit pattern of 1.5 * 2**52
+
+# log(s), s in [1, 3]: s / c lies in [3**-0.25, 3**0.25] for c = 3**0.25
+# (s < sqrt 3) or c = 3**0.75, and log(s / c) = 2 atanh(u), u = (s - c) / (s + c),
+# |u| < 0.137; 2 atanh(u) = u * P(u**2), P minimax of degree 6 (error 2e-18).
+CONSTANTS = tuple(
+    [
+        1.4426950408889634,  # log2(e)
+        6755399441055744.0,
+        0.6931471803691238,  # 0x1.62e42fee00000p-1
+        1.9082149292705877e-10,
+        -345.0,
+        # exp polynomial, degree 0 to 11
+        1.0,
+        1.0,
+        0.5000000000000019,
+        0.1666666666666668,
+        0.04166666666648795,
+        0.008333333333319589,
+        0.0013888888952352863,
+        0.00019841269890076403,
+        2.4801485441561313e-05,
+        2.755724088722987e-06,
+        2.763265472252779e-07,
+        2.5110049204818658e-08,
+        # log
+        1.7320508075688772,  # sqrt(3)
+        1.3160740129524924,  # 3**0.25
+        2.2795070569547775,  # 3**0.75
+        0.27465307216702733,  # log(3**0.25)
+        0.8239592165010822,  # log(3**0.75)
+        2.0,
+        0.6666666666665957,
+        0.400000000060835,
+        0.28571426616850676,
+        0.2222252087566251,
+        0.18158450202665663,
+        0.16285886165185479,
+    ]
+)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _exp_nonpositive(x, C):
+    """exp(x) for x <= 0 (or -inf), flushed to 0 below ``C[_EXP_CUTOFF]``."""
+    cutoff = C[_EXP_CUTOFF]
+    xc = max(x, cutoff)
+    t = xc * C[_LOG2E] + C[_SHIFT]
+    k = t - C[_SHIFT]  # round(x / ln 2), exactly
+    r = (xc - k * C[_LN2_HI]) - k * C[_LN2_LO]  # |r| <= ln2 / 2
+    # Estrin's scheme: a shorter dependency chain than Horner's, which is
+    # what bounds the SIMD loop (each iteration is one long chain)
+    r2 = r * r
+    r4 = r2 * r2
+    q0 = (C[_E] + C[_E + 1] * r) + (C[_E + 2] + C[_E + 3] * r) * r2
+    q1 = (C[_E + 4] + C[_E + 5] * r) + (C[_E + 6] + C[_E + 7] * r) * r2
+    q2 = (C[_E + 8] + C[_E + 9] * r) + (C[_E + 10] + C[_E + 11] * r) * r2
+    p = q0 + (q1 + q2 * r4) * r4
+    scale = _bits_to_f64((_f64_to_bits(t) - _SHIFT_BITS + 1023) << 52)  # 2**k
+    return p * scale if x >= cutoff else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _log_and_inverse(s, C):
+    """``(log(s), 1 / s)`` for s in [1, 3], with one division.
+
+    Absolute error of the log under 4e-16, 0 at s = 1.
+    """
+    low = s < C[_LOG_SPLIT]
+    c = C[_LOG_C1] if low else C[_LOG_C2]
+    lnc = C[_LOG_LNC1] if low else C[_LOG_LNC2]
+    sc = s + c
+    q = 1.0 / (s * sc)
+    u = (s - c) * (q * s)  # (s - c) / (s + c)
+    v = u * u
+    v2 = v * v
+    p = (C[_L] + C[_L + 1] * v) + (C[_L + 2] + C[_L + 3] * v) * v2
+    p = p + ((C[_L + 4] + C[_L + 5] * v) + C[_L + 6] * v2) * (v2 * v2)
+    # log(1) exactly 0 (the common case: both other terms flushed to zero)
+    return (lnc + u * p) if s != 1.0 else 0.0, q * sc
+
+
+# --------------------------------------------------------------------------
+# one pair, in strips of rows
+
+# Rows per strip. The DP sweeps a strip of STRIP rows anti-diagonal by
+# anti-diagonal, then the next strip. Diagonals of up to STRIP cells are long
+# enough for SIMD, and the strided accesses of a diagonal (cost gather, E
+# scatter) touch only STRIP cache lines, which software prefetches cover.
+STRIP = 64
+_AHEAD = 16  # prefetch distance along a row of the cost / E, in columns
+_AHEAD_W = 512  # prefetch distance along the weights, in cells
+
+# Unsigned indices: numba then emits no negative-index wraparound code.
+_u = np.uint64
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _forward_strip(
+    G, sx, sy, alpha, floor, r0, h, m, gamma, wd, wu, base, top, bottom, r_a, r_b, r_c, cost, C
+):
+    """Rows ``r0 .. r0 + h - 1`` of the DP.
+
+    ``top[j + 1]`` is ``R[r0 - 1, j]`` for ``j = -1 .. m - 1``; ``bottom``
+    gets the same for row ``r0 + h - 1``. The weights of the strip go to
+    ``wd``, ``wu`` from ``base`` on, diagonal-major within the strip.
+    ``r_*`` (length >= h + 1) hold one anti-diagonal of R each, indexed by
+    local row + 1 (slot 0 is row r0 - 1); ``cost`` (length >= h) holds the
+    costs of the current diagonal.
+    """
     inv_gamma = 1.0 / gamma
-    r_prev2[:] = _INF
-    r_prev[:] = _INF
-    r_cur[:] = _INF
-    r_prev2[0] = 0.0  # R[-1, -1]
-    for k in range(n + m - 1):
+    r_prev2, r_prev, r_cur = r_a, r_b, r_c
+    for s in range(h + 1):
+        r_prev2[s] = _INF
+        r_prev[s] = _INF
+        r_cur[s] = _INF
+    bottom[0] = _INF
+    off = base
+    n_weights = wd.shape[0]
+    for k in range(h + m - 1):
         lo = max(0, k - m + 1)
-        hi = min(n - 1, k)
-        r_cur[lo] = _INF  # R[lo - 1, k - lo + 1]: outside the table
-        for i in range(lo, hi + 1):
-            j = k - i
+        hi = min(h - 1, k)
+        length = hi - lo + 1
+        if lo == 0:  # cell (r0, k) reads row r0 - 1
+            r_prev2[0] = top[k]
+            r_prev[0] = top[k + 1]
+        # costs of the diagonal, gathered (strided) into a contiguous buffer
+        urow, ucol = _u(r0 + lo), _u(k - lo)
+        for t in range(length):
+            ut = _u(t)
+            i = urow + ut
+            j = ucol - ut
+            if j + _u(_AHEAD) < _u(m):
+                _prefetch2(G, i, j + _u(_AHEAD), False)
+            cost[ut] = max(sx[i] + sy[j] + alpha * G[i, j], floor)
+        ahead = off + _AHEAD_W
+        if ahead + length < n_weights:
+            for q in range(0, length + 8, 8):
+                _prefetch(wd, ahead + q)
+                _prefetch(wu, ahead + q)
+        # the diagonal itself: SIMD (slices keep indices provably >= 0, so
+        # numba's negative-index wraparound folds away)
+        wd_k = wd[off : off + length]
+        wu_k = wu[off : off + length]
+        for t in range(length):
+            i = lo + t
             diag = r_prev2[i]
             up = r_prev[i]
             left = r_prev[i + 1]
-            smallest = min(diag, min(up, left))
-            e_diag = math.exp((smallest - diag) * inv_gamma)
-            e_up = math.exp((smallest - up) * inv_gamma)
-            e_left = math.exp((smallest - left) * inv_gamma)
-            total = e_diag + e_up + e_left
-            r_cur[i + 1] = D[i, j] + smallest - gamma * math.log(total)
-            inv_total = 1.0 / total
-            weights[i, j, 0] = e_diag * inv_total
-            weights[i, j, 1] = e_up * inv_total
-        if k == 0:
-            r_prev2[0] = _INF  # R[-1, -1] is used by cell (0, 0) only
+            a = min(diag, up)
+            b = max(diag, up)
+            smallest = min(a, left)
+            largest = max(b, left)
+            middle = max(a, min(b, left))
+            e_mid = _exp_nonpositive((smallest - middle) * inv_gamma, C)
+            e_big = _exp_nonpositive((smallest - largest) * inv_gamma, C)
+            log_total, inv_total = _log_and_inverse(1.0 + e_mid + e_big, C)
+            e_diag = 1.0 if diag == smallest else (e_big if diag == largest else e_mid)
+            e_up = 1.0 if up == smallest else (e_big if up == largest else e_mid)
+            r_cur[i + 1] = cost[t] + (smallest - gamma * log_total)
+            wd_k[t] = e_diag * inv_total
+            wu_k[t] = e_up * inv_total
+        if hi == h - 1:
+            bottom[k - hi + 1] = r_cur[h]
+        off += length
         r_prev2, r_prev, r_cur = r_prev, r_cur, r_prev2
-    return r_prev[n]
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"nsz", "arcp", "contract", "reassoc"})
-def _backward_pair(weights, n, m, E):
-    # Reverse wavefront. e_* hold one anti-diagonal of E each, indexed by row;
-    # successors outside the table are skipped, so no slot is read stale.
-    e_next2 = np.zeros(n)
-    e_next = np.zeros(n)
-    e_cur = np.zeros(n)
-    for k in range(n + m - 2, -1, -1):
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _forward_pair(G, sx, sy, alpha, floor, n, m, gamma, wd, wu, rows, r_a, r_b, r_c, cost, C):
+    """Soft-DTW value of one pair; fills its weights ``wd``, ``wu``.
+
+    ``rows`` is (2, >= m + 1) scratch for the strip boundaries; ``r_*`` and
+    ``cost`` (length >= min(n, STRIP) + 1) scratch for the diagonals.
+    """
+    top = rows[0]
+    bottom = rows[1]
+    top[0] = 0.0  # R[-1, -1]
+    for s in range(1, m + 1):
+        top[s] = _INF
+    base = 0
+    for r0 in range(0, n, STRIP):
+        h = min(STRIP, n - r0)
+        _forward_strip(
+            G, sx, sy, alpha, floor, r0, h, m, gamma, wd, wu, base, top, bottom,
+            r_a, r_b, r_c, cost, C,
+        )
+        base += h * m
+        top, bottom = bottom, top
+    wd[base] = 0.0
+    wu[base] = 0.0
+    return top[m]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _backward_strip(
+    wd, wu, r0, h, m, base, scale, E, row_sum, col_sum, below, above, e_a, e_b, e_c
+):
+    """Expected alignment of rows ``r0 .. r0 + h - 1``, times ``scale``.
+
+    ``below[j]`` is what row ``r0 + h`` passes to cell ``(r0 + h - 1, j)``:
+    ``E[r0 + h, j + 1] * wd[r0 + h, j + 1] + E[r0 + h, j] * wu[r0 + h, j]``
+    (for the last strip, 1 at ``j = m - 1``, else 0); ``above`` gets the
+    same for row ``r0 - 1``. ``e_*`` (length >= h + 1) hold one
+    anti-diagonal of E each (unscaled), indexed by local row; the slots just
+    outside a diagonal's rows are zero, so the successors outside the strip
+    contribute nothing through them. (The SIMD loop touches few arrays: with
+    more, LLVM gives up the run-time overlap checks it needs to vectorise.)
+    """
+    for s in range(h + 1):
+        e_a[s] = 0.0
+        e_b[s] = 0.0
+        e_c[s] = 0.0
+    for j in range(m):
+        above[j] = 0.0
+    e_next2, e_next, e_cur = e_a, e_b, e_c
+    total = h * m
+    # offsets and first rows of diagonals k + 1 and k + 2; past the strip:
+    # offset h * m, first row h
+    off1, lo1 = total, h
+    off2, lo2 = total, h
+    for k in range(h + m - 2, -1, -1):
         lo = max(0, k - m + 1)
-        hi = min(n - 1, k)
-        for i in range(lo, hi + 1):
+        hi = min(h - 1, k)
+        length = hi - lo + 1
+        off = off1 - length
+        base2 = base + off2 + 1 + lo - lo2  # weights index of (i + 1, j + 1) for t = 0
+        base1 = base + off1 + lo - lo1  # weights index of (i, j + 1) for t = 0
+        ahead = base1 - _AHEAD_W
+        if ahead >= 0:
+            for q in range(0, length + 8, 8):
+                _prefetch(wd, ahead + q)
+                _prefetch(wu, ahead + q)
+        wd_diag = wd[base2 : base2 + length]
+        wu_down = wu[base1 + 1 : base1 + 1 + length]
+        wd_right = wd[base1 : base1 + length]
+        wu_right = wu[base1 : base1 + length]
+        e_out = e_cur[lo : lo + length]
+        for t in range(length):  # SIMD
+            i = lo + t
+            value = (
+                e_next2[i + 1] * wd_diag[t]
+                + e_next[i + 1] * wu_down[t]
+                + e_next[i] * (1.0 - wd_right[t] - wu_right[t])
+            )
+            e_out[t] = value if value >= 1e-150 else 0.0  # no subnormals downstream
+        if hi == h - 1:  # the last row's successors below the strip
+            value = e_cur[hi] + below[k - hi]
+            e_cur[hi] = value if value >= 1e-150 else 0.0
+        e_cur[hi + 1] = 0.0
+        if lo > 0:
+            e_cur[lo - 1] = 0.0
+        for t in range(length):  # scatter into E (strided) and its sums
+            i = lo + t
             j = k - i
-            if k == n + m - 2:
-                value = 1.0
-            else:
-                value = 0.0
-                if i + 1 < n and j + 1 < m:
-                    value += e_next2[i + 1] * weights[i + 1, j + 1, 0]
-                if i + 1 < n:
-                    value += e_next[i + 1] * weights[i + 1, j, 1]
-                if j + 1 < m:
-                    w_left = 1.0 - weights[i, j + 1, 0] - weights[i, j + 1, 1]
-                    value += e_next[i] * w_left
-            e_cur[i] = value
-            E[i, j] = value
+            if j >= _AHEAD:
+                _prefetch2(E, r0 + i, j - _AHEAD, True)
+            scaled = e_cur[i] * scale
+            E[r0 + i, j] = scaled
+            row_sum[r0 + i] += scaled
+            col_sum[j] += scaled
+        if lo == 0:  # cell (r0, k) passes E to row r0 - 1
+            value = e_cur[0]
+            above[k] += value * wu[base + off]
+            if k > 0:
+                above[k - 1] += value * wd[base + off]
+        off2, lo2 = off1, lo1
+        off1, lo1 = off, lo
         e_next2, e_next, e_cur = e_next, e_cur, e_next2
 
 
-@numba.njit(cache=True, parallel=True)
-def softdtw_forward(D, nx, ny, gamma):
-    """Values ``(B,)`` and soft-min weights ``(B, n, m, 2)``, all float64."""
-    B, n, m = D.shape
-    values = np.empty(B)
-    weights = np.empty((B, n, m, 2))
-    for b in numba.prange(B):
-        buffers = np.empty((3, nx[b] + 1))
-        values[b] = _forward_pair(
-            D[b], nx[b], ny[b], gamma, weights[b], buffers[0], buffers[1], buffers[2]
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _backward_pair(wd, wu, n, m, scale, E, row_sum, col_sum, rows, e_a, e_b, e_c):
+    """Expected alignment of one pair, times ``scale``, into ``E``.
+
+    Writes ``E[:n, :m]`` and zeros the rest of ``E``; ``row_sum`` /
+    ``col_sum`` (float64) get the sums of the scaled ``E`` over its rows /
+    columns (zero past ``n`` / ``m``). ``rows`` is (2, >= m) scratch; ``e_*``
+    (length >= min(n, STRIP) + 1) scratch.
+    """
+    n_full, m_full = E.shape
+    for i in range(row_sum.shape[0]):
+        row_sum[i] = 0.0
+    for j in range(col_sum.shape[0]):
+        col_sum[j] = 0.0
+    below = rows[0]
+    above = rows[1]
+    for j in range(m):
+        below[j] = 0.0
+    below[m - 1] = 1.0  # d value / d R[n - 1, m - 1]
+    last = ((n - 1) // STRIP) * STRIP
+    for r0 in range(last, -1, -STRIP):
+        h = min(STRIP, n - r0)
+        _backward_strip(
+            wd, wu, r0, h, m, r0 * m, scale, E, row_sum, col_sum, below, above, e_a, e_b, e_c
         )
+        below, above = above, below
+    # padding
+    for i in range(n):
+        for j in range(m, m_full):
+            E[i, j] = 0.0
+    for i in range(n, n_full):
+        for j in range(m_full):
+            E[i, j] = 0.0
+
+
+# --------------------------------------------------------------------------
+# batches
+
+# Below this many cells a batch runs on one thread: waking the pool costs
+# more than it saves.
+PARALLEL_MIN_CELLS = 1 << 15
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH | {"reassoc"})
+def _squared_norms(X, out):
+    """``out[i] = sum_k X[i, k] ** 2`` (zero for an empty feature axis)."""
+    for i in range(X.shape[0]):
+        total = 0.0
+        for k in range(X.shape[1]):
+            total += X[i, k] * X[i, k]
+        out[i] = total
+
+
+@numba.njit(cache=True, nogil=True)
+def _forward_range(G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C, start, stop):
+    B, n, m = G.shape
+    h = min(n, STRIP)
+    r = np.empty((3, h + 1))
+    cost = np.empty(h)
+    rows = np.empty((2, m + 1))
+    sx = np.empty(n)
+    sy = np.empty(m)
+    for b in range(start, stop):
+        _squared_norms(X[b], sx)
+        _squared_norms(Y[b], sy)
+        values[b] = _forward_pair(
+            G[b], sx, sy, alpha, floor, nx[b], ny[b], gamma,
+            weights[b, 0], weights[b, 1], rows, r[0], r[1], r[2], cost, C,
+        )
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _forward_parallel(G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C, chunks):
+    B = G.shape[0]
+    for c in numba.prange(chunks):
+        _forward_range(
+            G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C,
+            c * B // chunks, (c + 1) * B // chunks,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _scale_rows(X, s, out):
+    """``out[i, k] = X[i, k] * s[i]``."""
+    for i in range(X.shape[0]):
+        for k in range(X.shape[1]):
+            out[i, k] = X[i, k] * s[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _backward_range(weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY, start, stop):
+    B, n, m = E.shape
+    h = min(n, STRIP)
+    e = np.empty((3, h + 1))
+    rows = np.empty((2, m))
+    for b in range(start, stop):
+        _backward_pair(
+            weights[b, 0], weights[b, 1], nx[b], ny[b], scale[b],
+            E[b], row_sum[b], col_sum[b], rows, e[0], e[1], e[2],
+        )
+        _scale_rows(X[b], row_sum[b], SX[b])
+        _scale_rows(Y[b], col_sum[b], SY[b])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _backward_parallel(weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY, chunks):
+    B = E.shape[0]
+    for c in numba.prange(chunks):
+        _backward_range(
+            weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY,
+            c * B // chunks, (c + 1) * B // chunks,
+        )
+
+
+def _chunks(nx, ny, threads):
+    """Parts to split a batch with these lengths into: 1 (no threads), or
+    up to 8 per thread, handed out one at a time (``_run``), so that a thread
+    that the OS pauses (other processes on the cores) holds up one part, not
+    half of the batch."""
+    B = nx.shape[0]
+    threads = min(threads, numba.get_num_threads())
+    if B < 2 or threads < 2 or int(np.dot(nx, ny)) < PARALLEL_MIN_CELLS:
+        return 1
+    return min(B, 8 * threads)
+
+
+def _run_parallel(kernel, *args):
+    old = numba.set_parallel_chunksize(1)  # dynamic schedule, one part at a time
+    try:
+        kernel(*args)
+    finally:
+        numba.set_parallel_chunksize(old)
+
+
+def softdtw_forward(G, nx, ny, gamma, X=None, Y=None, threads=None):
+    """Soft-DTW values ``(B,)`` and the weights for :func:`softdtw_backward`.
+
+    Parameters
+    ----------
+    G : ndarray of shape (B, n, m), float64, C-contiguous
+        The cost; or, with ``X`` and ``Y``, their Gram matrices
+        ``G[b] = X[b] @ Y[b].T``, and the cost is the squared Euclidean
+        distance ``max(|x_i|^2 + |y_j|^2 - 2 G[b, i, j], 0)``.
+    nx, ny : ndarray of shape (B,), int64
+        Valid lengths, in ``[1, n]`` and ``[1, m]``.
+    gamma : float
+    X, Y : ndarray of shape (B, n, d) and (B, m, d), float64, optional
+    threads : int, optional
+        At most this many threads (pairs split between them); numba's
+        setting when None.
+
+    Returns
+    -------
+    values : ndarray of shape (B,), float64
+    weights : ndarray of shape (B, 2, n * m + 1), float64
+        Private layout (see the module docstring).
+    """
+    B, n, m = G.shape
+    if X is None:
+        X, Y, alpha, floor = np.empty((B, n, 0)), np.empty((B, m, 0)), 1.0, -np.inf
+    else:
+        alpha, floor = -2.0, 0.0
+    values = np.empty(B)
+    weights = np.empty((B, 2, n * m + 1))
+    chunks = _chunks(nx, ny, numba.get_num_threads() if threads is None else threads)
+    args = (G, X, Y, alpha, floor, nx, ny, float(gamma), values, weights, CONSTANTS)
+    if chunks == 1:
+        _forward_range(*args, 0, B)
+    else:
+        _run_parallel(_forward_parallel, *args, chunks)
     return values, weights
 
 
-@numba.njit(cache=True, parallel=True)
-def softdtw_backward(weights, nx, ny):
-    """Expected alignment ``E = d value / d D``, ``(B, n, m)`` float64."""
-    B, n, m = weights.shape[:3]
-    E = np.zeros((B, n, m))
-    for b in numba.prange(B):
-        _backward_pair(weights[b], nx[b], ny[b], E[b])
+def softdtw_backward_into(
+    weights, nx, ny, scale, E, row_sum, col_sum, X=None, Y=None, SX=None, SY=None, threads=None
+):
+    """Fill ``E`` (B, n, m) with the expected alignment times ``scale[b]``.
+
+    ``E`` may be float32 or float64 (C-contiguous); it is zero outside the
+    valid region. ``row_sum`` (B, n) and ``col_sum`` (B, m), float64, get its
+    sums over the last and the middle axis. With ``X`` (B, n, d) and ``Y``
+    (B, m, d), of ``E``'s dtype, ``SX`` and ``SY`` (same shapes) get
+    ``X * row_sum[..., None]`` and ``Y * col_sum[..., None]``: the
+    row-scaling terms of the gradients of a squared Euclidean cost.
+    ``threads`` as in :func:`softdtw_forward`.
+    """
+    if X is None:
+        B, n, m = E.shape
+        X = SX = np.empty((B, n, 0), E.dtype)
+        Y = SY = np.empty((B, m, 0), E.dtype)
+    args = (weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY)
+    chunks = _chunks(nx, ny, numba.get_num_threads() if threads is None else threads)
+    if chunks == 1:
+        _backward_range(*args, 0, E.shape[0])
+    else:
+        _run_parallel(_backward_parallel, *args, chunks)
+
+
+def softdtw_backward(weights, nx, ny, n, m):
+    """Expected alignment ``E = d value / d cost``, ``(B, n, m)`` float64."""
+    B = weights.shape[0]
+    E = np.empty((B, n, m))
+    softdtw_backward_into(weights, nx, ny, np.ones(B), E, np.empty((B, n)), np.empty((B, m)))
     return E

@@ -14,15 +14,20 @@ as ``gamma -> 0``.
 Precision: the cost of ``soft_dtw(x, y)`` and the whole dynamic programme are
 computed in float64 whatever the input dtype, so float32 inputs get values and
 gradients within float32 rounding of an exact float64 computation. Kernels:
-numba on the CPU (``_softdtw_numba``), Triton on CUDA (``_softdtw_triton``).
+numba on the CPU (``_softdtw_numba``), Triton on CUDA (``_softdtw_triton``);
+without numba, a slower pure-torch wavefront on the CPU.
 """
 
+import math
 import warnings
 
 import numpy as np
 import torch
 
-from . import _softdtw_numba
+try:
+    from . import _softdtw_numba
+except ImportError:  # pragma: no cover - numba missing or broken
+    _softdtw_numba = None
 
 __all__ = ["soft_dtw", "soft_dtw_from_cost", "soft_alignment", "SoftDTW"]
 
@@ -40,7 +45,9 @@ def _check_tensor(value, name, ndim):
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(value.shape)}.")
     if value.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(value.shape)}).")
-    if not torch.isfinite(value).all():
+    # A finite sum proves every entry finite (inf and NaN propagate through
+    # additions), in one pass; only a non-finite sum needs the exact test.
+    if not math.isfinite(value.detach().sum()) and not torch.isfinite(value).all():
         raise ValueError(f"{name} contains NaN or inf.")
 
 
@@ -61,7 +68,7 @@ def _check_lengths(lengths, batch, size, name):
     lengths = torch.as_tensor(lengths).detach().cpu()
     if lengths.is_floating_point() or lengths.dtype == torch.bool:
         raise TypeError(f"{name} must hold integers, got {lengths.dtype}.")
-    lengths = lengths.to(torch.int64).reshape(-1)
+    lengths = lengths.to(torch.int64).reshape(-1).contiguous()
     if lengths.numel() != batch:
         raise ValueError(f"{name} has {lengths.numel()} entries for a batch of {batch}.")
     bad = (lengths < 1) | (lengths > size)
@@ -99,27 +106,171 @@ def _warn_cuda_fallback():
         _warned_cuda_fallback = True
 
 
+# Private switch: run the pure-torch CPU kernel even where numba imports
+# (for the tests of that fallback).
+_FORCE_TORCH_KERNEL = False
+_warned_no_numba = False
+
+
+def _use_numba():
+    global _warned_no_numba
+    if _softdtw_numba is not None and not _FORCE_TORCH_KERNEL:
+        return True
+    if _softdtw_numba is None and not _warned_no_numba:
+        warnings.warn(
+            "sklav: numba is not available, Soft-DTW on the CPU runs a slower pure-torch kernel.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        _warned_no_numba = True
+    return False
+
+
+class _CPUState:
+    """What a CPU forward keeps for its backward (layout private to the backend)."""
+
+    __slots__ = ("numba", "weights", "shape", "device")
+
+    def __init__(self, numba, weights, shape, device):
+        self.numba, self.weights, self.shape, self.device = numba, weights, shape, device
+
+
+def _cpu_forward(G, nx, ny, gamma, x64=None, y64=None):
+    """Values (B,) float64 and the state for :func:`_cpu_backward`.
+
+    ``G`` is the float64 CPU cost, or with ``x64``, ``y64`` (float64 CPU
+    sequences) their Gram matrices ``x64 @ y64.mT``: the cost is then the
+    squared Euclidean distance.
+    """
+    shape = tuple(G.shape)
+    if _use_numba():
+        values, weights = _softdtw_numba.softdtw_forward(
+            G.numpy(), nx.numpy(), ny.numpy(), gamma,
+            None if x64 is None else x64.numpy(), None if y64 is None else y64.numpy(),
+            threads=torch.get_num_threads(),
+        )
+        return torch.from_numpy(values), _CPUState(True, weights, shape, None)
+    if x64 is not None:
+        G = _gram_to_sq_euclidean(G, x64, y64)
+    values, weights = _torch_forward(G, nx, ny, gamma)
+    return values, _CPUState(False, weights, shape, None)
+
+
+def _cpu_backward(state, nx, ny, scale=None, dtype=torch.float64, xy=None):
+    """``E * scale[b]`` (B, n, m) in ``dtype``.
+
+    With ``xy = (x, y)`` (CPU, ``dtype``), also ``x * E.sum(2)[..., None]``
+    and ``y * E.sum(1)[..., None]``: ``(E, x_term, y_term)``.
+    """
+    B, n, m = state.shape
+    scale = torch.ones(B, dtype=torch.float64) if scale is None else scale.to("cpu", torch.float64)
+    if state.numba and dtype in (torch.float32, torch.float64):  # the dtypes the kernel writes
+        E = torch.empty((B, n, m), dtype=dtype)
+        sums = torch.empty((B, n + m), dtype=torch.float64).numpy()
+        arrays = ()
+        if xy is not None:
+            x, y = (t.detach().contiguous() for t in xy)
+            x_term, y_term = torch.empty_like(x), torch.empty_like(y)
+            arrays = (x.numpy(), y.numpy(), x_term.numpy(), y_term.numpy())
+        _softdtw_numba.softdtw_backward_into(
+            state.weights, nx.numpy(), ny.numpy(), scale.contiguous().numpy(),
+            E.numpy(), sums[:, :n], sums[:, n:], *arrays, threads=torch.get_num_threads(),
+        )
+        return E if xy is None else (E, x_term, y_term)
+    if state.numba:
+        E = _cpu_backward(state, nx, ny, scale)
+    else:
+        E = _torch_backward(state.weights, nx, ny, n, m).mul_(scale[:, None, None])
+    if xy is None:
+        return E.to(dtype)
+    x, y = xy
+    x_term = x.detach() * E.sum(2).to(dtype)[:, :, None]
+    y_term = y.detach() * E.sum(1).to(dtype)[:, :, None]
+    return E.to(dtype), x_term, y_term
+
+
 def _kernel_forward(D, nx, ny, gamma):
-    """Values (B,) and soft-min weights (B, n, m, 2), float64, on D's device."""
+    """Values (B,) float64 on D's device and the state for the backward."""
     if D.is_cuda:
         triton = _triton_kernels()
         if triton is not None:
             return triton.softdtw_forward_cuda(D, nx.to(D.device), ny.to(D.device), gamma)
         _warn_cuda_fallback()
-    values, weights = _softdtw_numba.softdtw_forward(
-        D.detach().cpu().numpy(), nx.numpy(), ny.numpy(), gamma
-    )
-    return torch.from_numpy(values).to(D.device), torch.from_numpy(weights).to(D.device)
+    values, state = _cpu_forward(D.detach().to("cpu", torch.float64).contiguous(), nx, ny, gamma)
+    state.device = D.device
+    return values.to(D.device), state
 
 
-def _kernel_backward(weights, nx, ny):
-    """Expected alignment E (B, n, m), float64, on the weights' device."""
-    if weights.is_cuda:
+def _kernel_backward(weights, nx, ny, scale=None, dtype=torch.float64):
+    """Expected alignment E (B, n, m), float64, on the weights' device.
+
+    ``scale`` and ``dtype`` (CPU kernels): E times ``scale[b]``, in ``dtype``.
+    """
+    if not isinstance(weights, _CPUState):  # the GPU kernel's weights
         triton = _triton_kernels()
         if triton is not None:
             return triton.softdtw_backward_cuda(weights, nx.to(weights.device), ny.to(weights.device))
-    E = _softdtw_numba.softdtw_backward(weights.cpu().numpy(), nx.numpy(), ny.numpy())
-    return torch.from_numpy(E).to(weights.device)
+        raise RuntimeError("sklav: the Soft-DTW weights come from a GPU kernel that is gone.")
+    return _cpu_backward(weights, nx, ny, scale, dtype).to(weights.device)
+
+
+# --------------------------------------------------------------------------
+# pure-torch CPU kernels (fallback without numba): the same wavefront, one
+# vector operation per anti-diagonal
+
+
+def _gram_to_sq_euclidean(gram, x64, y64):
+    sq_x = (x64 * x64).sum(-1)
+    sq_y = (y64 * y64).sum(-1)
+    return (sq_x[:, :, None] + sq_y[:, None, :]).add_(gram, alpha=-2.0).clamp_min_(0.0)
+
+
+def _torch_forward(D, nx, ny, gamma):
+    """Values (B,) and weights (B, 3, n + 2, m + 2), float64.
+
+    ``weights[b, :, i + 1, j + 1]``: soft-min weights of the diagonal, upper
+    and left predecessors of cell ``(i, j)``; zero on the border.
+    """
+    B, n, m = D.shape
+    R = torch.full((B, n + 1, m + 1), float("inf"), dtype=torch.float64)
+    R[:, 0, 0] = 0.0
+    weights = torch.zeros((B, 3, n + 2, m + 2), dtype=torch.float64)
+    R_flat, W_flat, D_flat = R.view(B, -1), weights.view(B, 3, -1), D.reshape(B, -1)
+    for k in range(n + m - 1):
+        i = torch.arange(max(0, k - m + 1), min(n - 1, k) + 1)
+        j = k - i
+        cell = (i + 1) * (m + 1) + j + 1
+        z = torch.stack((R_flat[:, cell - m - 2], R_flat[:, cell - m - 1], R_flat[:, cell - 1]), 1)
+        z = z.mul_(-1.0 / gamma)
+        lse = torch.logsumexp(z, 1)
+        R_flat[:, cell] = D_flat[:, i * m + j] - gamma * lse
+        W_flat[:, :, (i + 1) * (m + 2) + j + 1] = torch.exp(z - lse[:, None])
+    values = R[torch.arange(B), nx, ny]
+    return values, weights
+
+
+def _torch_backward(weights, nx, ny, n, m):
+    """Expected alignment (B, n, m) float64, zero outside the valid lengths."""
+    B = weights.shape[0]
+    E = torch.zeros((B, n + 2, m + 2), dtype=torch.float64)
+    E_flat, W_flat = E.view(B, -1), weights.view(B, 3, -1)
+    rows = torch.arange(n)[None, :, None]
+    cols = torch.arange(m)[None, None, :]
+    valid = ((rows < nx[:, None, None]) & (cols < ny[:, None, None])).reshape(B, -1)
+    last = ((rows == nx[:, None, None] - 1) & (cols == ny[:, None, None] - 1)).reshape(B, -1)
+    s = m + 2
+    for k in range(n + m - 2, -1, -1):
+        i = torch.arange(max(0, k - m + 1), min(n - 1, k) + 1)
+        j = k - i
+        cell = (i + 1) * s + j + 1
+        value = (
+            E_flat[:, cell + s + 1] * W_flat[:, 0, cell + s + 1]
+            + E_flat[:, cell + s] * W_flat[:, 1, cell + s]
+            + E_flat[:, cell + 1] * W_flat[:, 2, cell + 1]
+        )
+        flat = i * m + j
+        E_flat[:, cell] = torch.where(valid[:, flat], value + last[:, flat], 0.0)
+    return E[:, 1 : n + 1, 1 : m + 1].contiguous()
 
 
 # --------------------------------------------------------------------------
@@ -132,15 +283,50 @@ class _SoftDTWFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, D, gamma, nx, ny):
         values, weights = _kernel_forward(D, nx, ny, gamma)
-        ctx.weights, ctx.nx, ctx.ny = weights, nx, ny
+        ctx.weights, ctx.nx, ctx.ny, ctx.dtype = weights, nx, ny, D.dtype
         return values.to(D.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_values):
-        E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny)
-        E.mul_(grad_values.to(E.dtype)[:, None, None])
+        if isinstance(ctx.weights, _CPUState):  # scaled and cast in the kernel
+            E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny, grad_values, ctx.dtype)
+        else:
+            E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny)
+            E.mul_(grad_values.to(E.dtype)[:, None, None])
         return E, None, None, None
+
+
+class _SoftDTWEuclideanCPUFunction(torch.autograd.Function):
+    """``soft_dtw(x, y)`` on the CPU, cost and dynamic programme fused.
+
+    The forward computes the float64 Gram matrix ``x @ y.mT`` (one matrix
+    product) and the kernel turns it into squared distances as it sweeps.
+    The backward gets ``E * grad`` in the inputs' dtype together with its
+    row and column sums from the kernel, so each gradient is one batched
+    matrix product: ``d/dx = 2 (x * E.sum(2) - E @ y)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, gamma, nx, ny):
+        x64 = x.detach().to(torch.float64).contiguous()
+        y64 = y.detach().to(torch.float64).contiguous()
+        values, state = _cpu_forward(torch.bmm(x64, y64.transpose(1, 2)), nx, ny, gamma, x64, y64)
+        ctx.save_for_backward(x, y)
+        ctx.state, ctx.nx, ctx.ny = state, nx, ny
+        return values.to(x.dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_values):
+        x, y = ctx.saved_tensors
+        E, x_term, y_term = _cpu_backward(ctx.state, ctx.nx, ctx.ny, grad_values, x.dtype, (x, y))
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.baddbmm(x_term, E, y, beta=2.0, alpha=-2.0)
+        if ctx.needs_input_grad[1]:
+            grad_y = torch.baddbmm(y_term, E.transpose(1, 2), x, beta=2.0, alpha=-2.0)
+        return grad_x, grad_y, None, None, None
 
 
 class _SquaredEuclideanFunction(torch.autograd.Function):
@@ -288,6 +474,8 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     B, n, m = x.shape[0], x.shape[1], y.shape[1]
     nx = _check_lengths(x_lengths, B, n, "x_lengths")
     ny = _check_lengths(y_lengths, B, m, "y_lengths")
+    if x.device.type == "cpu":
+        return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
     values = _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny)
     return values.to(x.dtype)
 
@@ -333,8 +521,14 @@ def soft_alignment(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     nx = _check_lengths(x_lengths, B, n, "x_lengths")
     ny = _check_lengths(y_lengths, B, m, "y_lengths")
     with torch.no_grad():
-        _, weights = _kernel_forward(squared_euclidean_cost(x, y), nx, ny, gamma)
-        E = _kernel_backward(weights, nx, ny)
+        if x.device.type == "cpu":
+            x64 = x.to(torch.float64).contiguous()
+            y64 = y.to(torch.float64).contiguous()
+            _, state = _cpu_forward(torch.bmm(x64, y64.transpose(1, 2)), nx, ny, gamma, x64, y64)
+            E = _cpu_backward(state, nx, ny)
+        else:
+            _, weights = _kernel_forward(squared_euclidean_cost(x, y), nx, ny, gamma)
+            E = _kernel_backward(weights, nx, ny)
     return E[0] if single else E
 
 
