@@ -8,6 +8,7 @@
   temporal cycle-consistency loss (Dwibedi et al., 2019).
 """
 
+from .align import Aligner, Alignment, align, dtw_path
 from .regularizers import contrastive_idm, idm, lav_loss, sfa
 from .softdtw import SoftDTW, soft_alignment, soft_dtw, soft_dtw_from_cost
 
@@ -20,4 +21,8 @@ __all__ = [
     "idm",
     "sfa",
     "lav_loss",
+    "align",
+    "Aligner",
+    "Alignment",
+    "dtw_path",
 ]

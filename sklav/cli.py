@@ -1,0 +1,537 @@
+"""The ``sklav`` command line: demo, fit, embed and align.
+
+::
+
+    sklav demo [--action golf_swing] [--epochs N] [--seed S] [--quick] [--output-dir DIR]
+    sklav fit VIDEO... [-o model.joblib] [--epochs N] [--seed S] [-p NAME=VALUE]...
+    sklav embed MODEL VIDEO... [-o embeddings.npz]
+    sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3]
+
+A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
+poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
+or a video file (read with PyAV). A MODEL is a joblib file written by
+``sklav fit`` (or ``joblib.dump`` of a fitted :class:`~sklav.LAVEncoder` or a
+Pipeline holding one); joblib files run code when loaded, so load only models
+you trust. Errors print one ``sklav: error: ...`` line and exit with status 2.
+"""
+
+import argparse
+import ast
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+EXIT_ERROR = 2
+DEFAULT_DEMO_EPOCHS = 20
+QUICK_DEMO_EPOCHS = 2
+
+
+class CLIError(Exception):
+    """A user error: reported as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------
+# inputs
+
+
+def _resize_frames(frames, height, width):
+    from PIL import Image
+
+    if frames.shape[1:3] == (height, width):
+        return frames
+    return np.stack(
+        [np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR)) for f in frames]
+    )
+
+
+def _load_array(path):
+    try:
+        video = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises several types for bad files
+        raise CLIError(f"could not read the array file {str(path)!r}: {exc}") from None
+    if not isinstance(video, np.ndarray):
+        raise CLIError(f"{str(path)!r} holds several arrays; give one .npy array per video.")
+    if video.ndim < 2 or video.shape[0] == 0:
+        raise CLIError(
+            f"{str(path)!r} holds an array of shape {video.shape}; a video needs a time axis "
+            "and per-frame axes, e.g. (T, D) features or (T, J, C) poses."
+        )
+    if not (np.issubdtype(video.dtype, np.number) and not np.issubdtype(video.dtype, np.complexfloating)):
+        raise CLIError(f"{str(path)!r} holds an array of dtype {video.dtype}; a video must be numeric.")
+    return video
+
+
+def load_video(path, *, fps=None, size=None):
+    """One video from a ``.npy`` array, a folder of frames or a video file.
+
+    Parameters
+    ----------
+    path : str or Path
+    fps : float, optional
+        Frame rate to resample video files to (:func:`sklav.datasets.read_video`).
+    size : int or (int, int), optional
+        RGB frames: shorter side, or exact ``(H, W)``, after resizing.
+
+    Returns
+    -------
+    video : ndarray
+    """
+    from .datasets import read_frame_folder, read_video
+
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"no such file or folder: {str(path)!r}")
+    if path.is_dir():
+        try:
+            frames = read_frame_folder(path)
+        except (OSError, ValueError) as exc:  # their messages name the folder or frame
+            raise CLIError(str(exc)) from None
+        if size is not None:
+            h, w = frames.shape[1:3]
+            if isinstance(size, int):
+                scale = size / min(h, w)
+                size = (max(1, round(h * scale)), max(1, round(w * scale)))
+            frames = _resize_frames(frames, *size)
+        return frames
+    if path.suffix.lower() == ".npy":
+        return _load_array(path)
+    try:
+        return read_video(path, fps=fps, size=size)
+    except ImportError as exc:
+        raise CLIError(f"cannot read the video file {str(path)!r}: {exc}") from None
+    except (OSError, ValueError) as exc:  # their messages name the file
+        raise CLIError(str(exc)) from None
+
+
+def load_videos(paths, *, fps=None, size=None):
+    """Videos of ``paths``; RGB frames of different sizes are resized to the first's."""
+    videos = [load_video(p, fps=fps, size=size) for p in paths]
+    shapes = {v.shape[1:] for v in videos}
+    if len(shapes) > 1:
+        if all(v.ndim == 4 and v.shape[-1] == 3 for v in videos):
+            h, w = videos[0].shape[1:3]
+            return [_resize_frames(v, h, w) for v in videos]
+        listing = ", ".join(f"{p} {v.shape[1:]}" for p, v in zip(paths, videos))
+        raise CLIError(f"the videos' per-frame shapes differ: {listing}.")
+    return videos
+
+
+def _video_key(path):
+    path = Path(path)
+    return path.name if path.is_dir() else path.stem
+
+
+def unique_keys(paths):
+    """One key per input: its file stem (folder name), made unique with ``_2``, ``_3``..."""
+    keys, seen = [], set()
+    for path in paths:
+        base = _video_key(path) or "video"
+        key, n = base, 1
+        while key in seen:
+            n += 1
+            key = f"{base}_{n}"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+# --------------------------------------------------------------------------
+# models
+
+
+def load_model(path):
+    """The embedding part of a saved model, and its LAVEncoder.
+
+    Returns
+    -------
+    embedder : transformer
+        The LAVEncoder, or the Pipeline's steps up to and including it.
+    encoder : LAVEncoder
+    """
+    import joblib
+    from sklearn.pipeline import Pipeline
+
+    from .encoders import LAVEncoder
+
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"no such model file: {str(path)!r}")
+    if path.is_dir():
+        raise CLIError(f"{str(path)!r} is a folder, not a model file.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # pickle and joblib raise many types on foreign files
+        raise CLIError(
+            f"{str(path)!r} is not an sklav model: joblib could not load it "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+
+    def fitted(estimator):
+        return isinstance(estimator, LAVEncoder) and hasattr(estimator, "net_")
+
+    if isinstance(model, LAVEncoder):
+        if not fitted(model):
+            raise CLIError(f"{str(path)!r} holds a LAVEncoder that was never fitted.")
+        return model, model
+    if isinstance(model, Pipeline):
+        positions = [k for k, (_, step) in enumerate(model.steps) if isinstance(step, LAVEncoder)]
+        if not positions:
+            raise CLIError(f"{str(path)!r} holds a Pipeline without a LAVEncoder; not an sklav model.")
+        k = positions[-1]
+        if not fitted(model.steps[k][1]):
+            raise CLIError(f"{str(path)!r} holds a Pipeline whose LAVEncoder was never fitted.")
+        return model[: k + 1], model.steps[k][1]
+    raise CLIError(
+        f"{str(path)!r} is not an sklav model: it holds a {type(model).__name__}, not a fitted "
+        "LAVEncoder or a Pipeline containing one."
+    )
+
+
+def _videos_for_model(paths, encoder, fps=None):
+    """Load videos in the layout the model was fitted on (RGB resized to its frames)."""
+    size = tuple(encoder.frame_shape_[:2]) if encoder.frame_kind_ == "images" else None
+    videos = [load_video(p, fps=fps, size=size) for p in paths]
+    for path, video in zip(paths, videos):
+        if tuple(video.shape[1:]) != tuple(encoder.frame_shape_):
+            raise CLIError(
+                f"{str(path)!r} has frames of shape {video.shape[1:]}, but the model was fitted "
+                f"on {encoder.frame_kind_} of shape {tuple(encoder.frame_shape_)}."
+            )
+    return videos
+
+
+def _embed(embedder, videos, paths):
+    try:
+        return embedder.transform(videos)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"could not embed {', '.join(map(str, paths))}: {exc}") from None
+
+
+# --------------------------------------------------------------------------
+# commands
+
+
+def _parse_param(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass  # a plain string, e.g. device=cpu
+    return name.strip(), value
+
+
+def _parse_size(text):
+    try:
+        if "x" in text:
+            h, w = (int(s) for s in text.lower().split("x"))
+            return (h, w)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int (shorter side) or HxW, got {text!r}") from None
+
+
+def cmd_fit(args):
+    import joblib
+
+    from .encoders import LAVEncoder
+
+    videos = load_videos(args.videos, fps=args.fps, size=args.size)
+    if len(videos) < 2:
+        raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
+    params = dict(random_state=args.seed, verbose=0 if args.quiet else 2)
+    for name, value in (("max_epochs", args.epochs), ("num_frames", args.num_frames),
+                        ("batch_size", args.batch_size), ("lr", args.lr), ("gamma", args.gamma),
+                        ("alpha", args.alpha), ("embedding_dim", args.embedding_dim),
+                        ("device", args.device)):
+        if value is not None:
+            params[name] = value
+    params.update(dict(args.param or []))
+    encoder = LAVEncoder()
+    unknown = sorted(set(params) - set(encoder.get_params()))
+    if unknown:
+        raise CLIError(f"unknown LAVEncoder parameter(s) {unknown}; see 'help(sklav.LAVEncoder)'.")
+    encoder.set_params(**params)
+    lengths = [len(v) for v in videos]
+    print(f"Fitting LAVEncoder on {len(videos)} videos ({sum(lengths)} frames, per-frame shape "
+          f"{videos[0].shape[1:]}).")
+    start = time.perf_counter()
+    try:
+        encoder.fit(videos)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"could not fit: {exc}") from None
+    output = Path(args.output)
+    if output.parent and not output.parent.exists():
+        output.parent.mkdir(parents=True)
+    joblib.dump(encoder, output)
+    print(f"Fitted in {time.perf_counter() - start:.1f} s; model written to {output}")
+    return 0
+
+
+def cmd_embed(args):
+    embedder, encoder = load_model(args.model)
+    videos = _videos_for_model(args.videos, encoder, fps=args.fps)
+    embeddings = _embed(embedder, videos, args.videos)
+    keys = unique_keys(args.videos)
+    output = Path(args.output)
+    np.savez(output, **{k: np.asarray(e) for k, e in zip(keys, embeddings)})
+    for key, path, e in zip(keys, args.videos, embeddings):
+        print(f"{key}: {path} -> {np.shape(e)}")
+    print(f"Wrote {len(keys)} embedding array(s) to {output}")
+    return 0
+
+
+def format_alignment_table(result, threshold=None):
+    """The correspondence table printed by ``sklav align``, one row per frame of B."""
+    threshold = result.threshold if threshold is None else threshold
+    lines = [f"{'frame_A':>7}  {'frame_B':>7}  {'cost':>10}  {'deviation':>9}"]
+    for j, (i, cost, dev) in enumerate(zip(result.index_map, result.cost, result.deviation)):
+        flag = "  *" if dev > threshold else ""
+        lines.append(f"{i:>7}  {j:>7}  {cost:>10.4f}  {dev:>9.2f}{flag}")
+    return "\n".join(lines)
+
+
+def _save_figure(fig, path):
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _pyplot_or_none():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no figure (pip install 'sklav[plot]').")
+        return None
+    return plt
+
+
+def cmd_align(args):
+    from .alignment import align
+
+    embedder, encoder = load_model(args.model)
+    paths = [args.video_a, args.video_b] + list(args.calibration or [])
+    videos = _videos_for_model(paths, encoder, fps=args.fps)
+    embeddings = _embed(embedder, videos, paths)
+    result = align(None, embeddings[0], embeddings[1], gamma=args.gamma, calibration=embeddings[2:])
+    threshold = result.threshold if args.threshold is None else args.threshold
+    print(f"A = {args.video_a} ({len(videos[0])} frames), B = {args.video_b} "
+          f"({len(videos[1])} frames); DTW cost {result.total_cost:.4f}")
+    print("For each frame of B: its matched frame of A, their squared embedding distance, and")
+    against = (f"A and {len(paths) - 2} calibration video(s)" if len(paths) > 2
+               else "B's other frames; --calibration gives an absolute scale")
+    print(f"its deviation (robust z-score against {against}); '*' marks deviation > "
+          f"{threshold:.3g}.")
+    print(format_alignment_table(result, threshold))
+    flagged = result.flagged(threshold)
+    print(f"{len(flagged)} of {len(result.index_map)} frames of B flagged.")
+    plt = _pyplot_or_none()
+    if plt is not None:
+        from .plotting import plot_alignment
+
+        fig = plot_alignment(result, threshold=threshold,
+                             labels=(_video_key(args.video_a), _video_key(args.video_b)))
+        print(f"Figure saved to {_save_figure(fig, args.output)}")
+        plt.close(fig)
+    return 0
+
+
+def _flatten(videos):
+    return [v.reshape(len(v), -1) for v in videos]
+
+
+def cmd_demo(args):
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    from .datasets import load_penn_action
+    from .encoders import LAVEncoder
+    from .evaluation import evaluate
+
+    epochs = args.epochs if args.epochs is not None else (
+        QUICK_DEMO_EPOCHS if args.quick else DEFAULT_DEMO_EPOCHS
+    )
+    if epochs < 1:
+        raise CLIError(f"--epochs must be a positive integer, got {epochs}.")
+    train = load_penn_action(actions=args.action, split="train")
+    val = load_penn_action(actions=args.action, split="val")
+    train_videos, train_phases = train.videos, train.phases
+    val_videos, val_phases, val_views = val.videos, val.phases, val.views
+    if args.quick:
+        train_videos, train_phases = train_videos[:24], train_phases[:24]
+        val_videos, val_phases, val_views = val_videos[:16], val_phases[:16], val_views[:16]
+    print(f"Penn Action {args.action} (bundled 2D joints): {len(train_videos)} train videos, "
+          f"{len(val_videos)} val videos.")
+    encoder = LAVEncoder(num_frames=20, max_epochs=epochs, lr=1e-3, random_state=args.seed,
+                         verbose=0 if args.quiet else 2)
+    print(f"Fitting {encoder!r} on the train videos (no labels)...")
+    start = time.perf_counter()
+    encoder.fit(train_videos)
+    print(f"Fitted in {time.perf_counter() - start:.1f} s. Evaluating on the val videos...")
+    common = dict(label_fractions=(1.0,), ap_k=(5,), n_episodes=1, random_state=args.seed)
+    with warnings.catch_warnings():  # a few undefined Kendall's tau pairs are expected
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        raw = evaluate(None, (_flatten(train_videos), train_phases),
+                       (_flatten(val_videos), val_phases), **common)
+        lav = evaluate(encoder, (train_videos, train_phases), (val_videos, val_phases), **common)
+    rows = [("phase classification accuracy", "classification@1.0"),
+            ("phase progression R^2", "progress_r2"),
+            ("Kendall's tau", "kendalls_tau"),
+            ("frame retrieval AP@5", "ap@5")]
+    print()
+    print(f"{'metric (val split)':<32}{'raw joints':>12}{'LAV':>10}")
+    for title, name in rows:
+        print(f"{title:<32}{raw[name]['val']:>12.4f}{lav[name]['val']:>10.4f}")
+    print()
+    plt = _pyplot_or_none()
+    if plt is not None:
+        path = Path(args.output_dir) / "sklav_demo_alignment.png"
+        same_view = [k for k in range(1, len(val_videos)) if val_views[k] == val_views[0]]
+        other = same_view[0] if same_view else 1
+        fig = _demo_figure(plt, encoder, val_videos[0], val_videos[other], other)
+        print(f"Alignment of two val videos saved to {_save_figure(fig, path)}")
+        plt.close(fig)
+    return 0
+
+
+def _demo_figure(plt, encoder, video_a, video_b, index_b):
+    from .alignment import align
+    from .plotting import plot_alignment_path, plot_distance_matrix
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    for ax, (name, result) in zip(axes, [
+        ("raw joints", align(None, *_flatten([video_a, video_b]))),
+        ("LAV embeddings", align(encoder, video_a, video_b)),
+    ]):
+        plot_distance_matrix(result, ax=ax, labels=("val video 0", f"val video {index_b}"))
+        plot_alignment_path(result, ax=ax)
+        ax.set_title(f"{name}: distances and DTW path")
+    return fig
+
+
+# --------------------------------------------------------------------------
+# parser
+
+
+def build_parser():
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sklav",
+        description="LAV (Learning by Aligning Videos in Time) from the shell.",
+        epilog="VIDEO: a .npy array (one video), a folder of frames, or a video file.",
+    )
+    parser.add_argument("--version", action="version", version=f"sklav {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="fit LAV on the bundled Penn Action poses and compare it with raw features",
+        description="Fit a LAVEncoder on the bundled Penn Action joints (train split), print "
+        "phase accuracy, progression R^2, Kendall's tau and AP@5 on the val split for LAV and "
+        "for the raw joints, and save an alignment figure.",
+    )
+    demo.add_argument("--action", default="golf_swing", choices=["golf_swing", "tennis_forehand"])
+    demo.add_argument("--epochs", type=int, default=None,
+                      help=f"training epochs (default {DEFAULT_DEMO_EPOCHS}, {QUICK_DEMO_EPOCHS} with --quick)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quick", action="store_true", help="a smoke test: few videos and epochs")
+    demo.add_argument("--output-dir", default=".", help="where to save the figure (default: .)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(handler=cmd_demo)
+
+    fit = commands.add_parser("fit", help="fit a LAVEncoder on videos and save it",
+                              description="Fit a LAVEncoder (no labels) and save it with joblib.")
+    fit.add_argument("videos", nargs="+", metavar="VIDEO")
+    fit.add_argument("-o", "--output", default="model.joblib", help="model file (default model.joblib)")
+    fit.add_argument("--epochs", type=int, help="max_epochs")
+    fit.add_argument("--seed", type=int, help="random_state")
+    fit.add_argument("--num-frames", type=int, help="frames sampled per video per step")
+    fit.add_argument("--batch-size", type=int, help="video pairs per step")
+    fit.add_argument("--lr", type=float, help="learning rate")
+    fit.add_argument("--gamma", type=float, help="Soft-DTW smoothing")
+    fit.add_argument("--alpha", type=float, help="weight of the C-IDM regularizer")
+    fit.add_argument("--embedding-dim", type=int)
+    fit.add_argument("--device", help="'auto', 'cpu', 'cuda'...")
+    fit.add_argument("-p", "--param", action="append", type=_parse_param, metavar="NAME=VALUE",
+                     help="any other LAVEncoder parameter, e.g. -p regularizer=idm (repeatable)")
+    fit.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    fit.add_argument("--size", type=_parse_size, help="resize RGB frames: shorter side or HxW")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(handler=cmd_fit)
+
+    embed = commands.add_parser("embed", help="embed every frame of videos with a fitted model",
+                                description="Write one (T, D) array per video to an .npz file, "
+                                "keyed by file stem.")
+    embed.add_argument("model", metavar="MODEL")
+    embed.add_argument("videos", nargs="+", metavar="VIDEO")
+    embed.add_argument("-o", "--output", default="embeddings.npz", help="default embeddings.npz")
+    embed.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    embed.set_defaults(handler=cmd_embed)
+
+    al = commands.add_parser("align", help="align video B to video A; print the frame correspondence",
+                             description="Align B to the reference A through the model's "
+                             "embeddings: print, for every frame of B, its matched frame of A, "
+                             "the alignment cost and a deviation score, and save a figure.")
+    al.add_argument("model", metavar="MODEL")
+    al.add_argument("video_a", metavar="A", help="the reference video")
+    al.add_argument("video_b", metavar="B", help="the video aligned to it")
+    al.add_argument("-o", "--output", default="alignment.png", help="figure (default alignment.png)")
+    al.add_argument("--calibration", nargs="+", metavar="VIDEO",
+                    help="normal executions that calibrate the deviation score")
+    al.add_argument("--gamma", type=float, default=0.1, help="Soft-DTW smoothing (default 0.1)")
+    al.add_argument("--threshold", type=float, default=None,
+                    help="deviation flagged above (default: calibrated with --calibration, else 3)")
+    al.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    al.set_defaults(handler=cmd_align)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``sklav`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 on a user error (one ``sklav: error: ...`` line on
+        stderr).
+
+    Examples
+    --------
+    >>> from sklav.cli import main
+    >>> main(["embed", "no-such-model.joblib", "video.npy"])
+    2
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CLIError as exc:
+        print(f"sklav: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("sklav: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `sklav align ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Plots of embedded videos, alignments, few-shot curves and retrieved poses.
+
+Needs matplotlib (``pip install 'sklav[plot]'``); it is imported when a
+function is called, so ``import sklav.plotting`` works without it.
+
+- :func:`plot_distance_matrix`: squared distances between the frames of two
+  embedded videos (the paper's Fig. 4).
+- :func:`plot_alignment_path`: a DTW path drawn over such a matrix.
+- :func:`plot_deviation`: per-frame deviation scores with flagged frames.
+- :func:`plot_alignment`: the three above for one
+  :class:`~sklav.alignment.Alignment`, in one figure.
+- :func:`plot_few_shot_curves`: phase accuracy against labelled videos.
+- :func:`plot_pose`, :func:`plot_retrieval`, :func:`nearest_frames`: Penn
+  Action skeletons, and a query frame with its nearest frames in other videos.
+"""
+
+from .alignment import plot_alignment, plot_alignment_path, plot_deviation, plot_distance_matrix
+from .curves import plot_few_shot_curves
+from .poses import PENN_ACTION_EDGES, nearest_frames, plot_pose, plot_retrieval
+
+__all__ = [
+    "plot_distance_matrix",
+    "plot_alignment_path",
+    "plot_deviation",
+    "plot_alignment",
+    "plot_few_shot_curves",
+    "plot_pose",
+    "plot_retrieval",
+    "nearest_frames",
+    "PENN_ACTION_EDGES",
+]

@@ -1,0 +1,229 @@
+"""sklav.alignment.align, Aligner and dtw_path."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sklav import LAVEncoder
+from sklav.alignment import Aligner, Alignment, align, dtw_path
+from sklav.datasets import load_penn_action
+
+
+def _brute_force_dtw(cost):
+    """Least total cost over all monotone continuous paths, by enumeration."""
+    n, m = cost.shape
+    best = np.inf
+
+    def walk(i, j, total):
+        nonlocal best
+        total += cost[i, j]
+        if (i, j) == (n - 1, m - 1):
+            best = min(best, total)
+            return
+        for di, dj in ((1, 1), (1, 0), (0, 1)):
+            if i + di < n and j + dj < m:
+                walk(i + di, j + dj, total)
+
+    walk(0, 0, 0.0)
+    return best
+
+
+def _warp(T, power=1.5):
+    """A monotone time warp of a T-frame video onto T frames: index t -> round(...)."""
+    t = np.arange(T)
+    return np.round((T - 1) * (t / (T - 1)) ** power).astype(int)
+
+
+@pytest.fixture(scope="module")
+def golf():
+    return load_penn_action(actions="golf_swing", split="val")
+
+
+def _flat(video):
+    return video.reshape(len(video), -1)
+
+
+# --------------------------------------------------------------------------
+# dtw_path
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (3, 5), (5, 4)])
+def test_dtw_path_is_optimal_and_valid(shape):
+    rng = np.random.default_rng(sum(shape))
+    cost = rng.random(shape)
+    path, total = dtw_path(cost)
+    n, m = shape
+    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (n - 1, m - 1)
+    steps = np.diff(path, axis=0)
+    assert all(tuple(s) in {(1, 1), (1, 0), (0, 1)} for s in steps)
+    assert total == pytest.approx(cost[path[:, 0], path[:, 1]].sum())
+    assert total == pytest.approx(_brute_force_dtw(cost))
+
+
+def test_dtw_path_rejects_bad_costs():
+    with pytest.raises(ValueError, match="2-D"):
+        dtw_path(np.zeros(3))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        dtw_path(np.array([[0.0, np.nan]]))
+
+
+# --------------------------------------------------------------------------
+# align on real Penn Action swings
+
+
+def test_align_recovers_a_time_warp_of_raw_joints(golf):
+    for video in golf.videos[:5]:
+        warp = _warp(len(video))
+        result = align(None, _flat(video), _flat(video[warp]))
+        assert np.abs(result.index_map - warp).mean() <= 2
+        assert np.abs(result.soft_index - warp).mean() <= 2
+
+
+def test_align_recovers_a_shortening_warp(golf):
+    video = _flat(golf.videos[0])
+    T = len(video)
+    m = int(0.7 * T)
+    warp = np.round((T - 1) * (np.arange(m) / (m - 1)) ** 1.5).astype(int)
+    result = align(None, video, video[warp])
+    assert result.shape == (T, m)
+    np.testing.assert_array_equal(result.index_map, warp)
+    assert result.cost.max() < 1e-5  # exact matches, up to rounding
+
+
+@pytest.mark.slow
+def test_align_recovers_a_time_warp_through_a_trained_encoder(golf):
+    train = load_penn_action(actions="golf_swing", split="train")
+    encoder = LAVEncoder(num_frames=16, max_epochs=3, lr=1e-3, random_state=0)
+    encoder.fit(train.videos[:16])
+    errors = []
+    for video in golf.videos[:4]:
+        warp = _warp(len(video))
+        result = align(encoder, video, video[warp])
+        errors.append(np.abs(result.index_map - warp).mean())
+    assert max(errors) <= 2, errors
+
+
+def test_alignment_fields_are_consistent(golf):
+    a, b = _flat(golf.videos[0]), _flat(golf.videos[1])
+    result = align(None, a, b, gamma=0.5)
+    n, m = len(a), len(b)
+    assert isinstance(result, Alignment)
+    assert result.soft.shape == result.distances.shape == (n, m)
+    assert result.path[0] == (0, 0) and result.path[-1] == (n - 1, m - 1)
+    path = np.array(result.path)
+    for j in range(m):
+        rows = path[path[:, 1] == j, 0]
+        assert result.index_map[j] in rows
+        assert result.cost[j] == pytest.approx(result.distances[rows, j].min())
+    assert result.total_cost == pytest.approx(result.distances[path[:, 0], path[:, 1]].sum())
+    np.testing.assert_allclose(result.soft.sum(0) >= 1 - 1e-9, True)
+    assert result.deviation.shape == result.normal_cost.shape == (m,)
+    np.testing.assert_array_equal(result.normal_cost, result.cost)  # no calibration
+    assert result.threshold == 3.0
+    assert "Alignment(n_frames_a=" in repr(result)
+
+
+def test_align_takes_an_encoder_or_a_pipeline(golf):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    flatten = FunctionTransformer(lambda videos: [_flat(v) for v in videos])
+    a, b = golf.videos[0], golf.videos[1]
+    direct = align(None, _flat(a), _flat(b))
+    piped = align(Pipeline([("flat", flatten)]), a, b)
+    np.testing.assert_array_equal(direct.index_map, piped.index_map)
+
+
+# --------------------------------------------------------------------------
+# deviation
+
+
+def _corrupted(video, start, length):
+    """Frames start..start+length-1 replaced by the video's last frames."""
+    out = video.copy()
+    out[start : start + length] = video[-length:]
+    return out
+
+
+def test_aligner_flags_frames_out_of_order():
+    t = np.linspace(0, 1, 40)
+    normal = [np.c_[np.sin(3 * t**p), np.cos(3 * t**p), t**p] for p in (1.0, 1.1, 0.9, 1.2, 0.8)]
+    new = _corrupted(normal[2], 10, 5)
+    aligner = Aligner(contamination=0.01).fit(normal[:2] + normal[3:])
+    result = aligner.align(new)
+    assert set(range(10, 15)) <= set(result.flagged().tolist())
+    assert len(aligner.align(normal[2]).flagged()) <= 2
+    assert aligner.normal_costs_.shape == (sum(len(v) for v in normal) - len(normal[2]),)
+    assert aligner.threshold_ > 0
+    np.testing.assert_array_equal(aligner.predict([new])[0], result.index_map)
+    np.testing.assert_array_equal(aligner.deviation([new])[0], result.deviation)
+
+
+def test_aligner_on_real_joints_scores_inserted_frames_highest(golf):
+    normal = [_flat(v) for v in golf.videos[:12]]
+    aligner = Aligner().fit(normal)
+    video = _flat(golf.videos[20])
+    start = len(video) // 3
+    result = aligner.align(_corrupted(video, start, 8))
+    inside = result.deviation[start : start + 8]
+    outside = np.r_[result.deviation[:start], result.deviation[start + 8 :]]
+    assert np.median(inside) > np.median(outside)
+
+
+def test_align_with_calibration_matches_aligner(golf):
+    videos = [_flat(v) for v in golf.videos[:5]]
+    via_function = align(None, videos[0], videos[1], calibration=videos[2:])
+    via_aligner = Aligner().fit([videos[0]] + videos[2:]).align(videos[1])
+    np.testing.assert_allclose(via_function.deviation, via_aligner.deviation)
+    assert via_function.threshold == via_aligner.threshold
+
+
+def test_single_reference_deviation_is_a_robust_z_score_of_its_own_costs():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(30, 3))
+    b = a + rng.normal(scale=0.05, size=a.shape)
+    b[12] += 5.0
+    result = align(None, a, b)
+    cost = result.cost
+    median = np.median(cost)
+    mad = np.median(np.abs(cost - median))
+    np.testing.assert_allclose(result.deviation, (cost - median) / (1.4826 * mad))
+    assert result.deviation.argmax() == 12 and 12 in result.flagged()
+
+
+# --------------------------------------------------------------------------
+# errors
+
+
+def test_align_errors():
+    x = np.zeros((5, 3))
+    with pytest.raises(TypeError, match="fitted transformer"):
+        align(object(), x, x)
+    with pytest.raises(ValueError, match=r"must be \(T, D\)"):
+        align(None, np.zeros((5, 3, 2)), np.zeros((5, 3, 2)))
+    with pytest.raises(ValueError, match="per-frame shape"):
+        align(None, x, np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="gamma"):
+        align(None, x, x, gamma=0)
+    with pytest.raises(ValueError, match="contamination"):
+        align(None, x, x, calibration=[x], contamination=0.7)
+    with pytest.raises(ValueError, match="reference=3"):
+        Aligner(reference=3).fit([x, x])
+    with pytest.raises(AttributeError, match="not fitted"):
+        Aligner().align(x)
+
+
+def test_aligner_with_unfitted_encoder_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        Aligner(LAVEncoder()).fit([np.zeros((5, 3)), np.zeros((6, 3))])
+
+
+@pytest.mark.parametrize("n, m", list(itertools.product([1, 2, 7], [1, 3])))
+def test_align_handles_tiny_videos(n, m):
+    rng = np.random.default_rng(n * 10 + m)
+    result = align(None, rng.normal(size=(n, 2)), rng.normal(size=(m, 2)))
+    assert result.index_map.shape == (m,)
+    assert np.isfinite(result.deviation).all()
