@@ -11,6 +11,7 @@
 from .align import Aligner, Alignment, align, dtw_path
 from .regularizers import contrastive_idm, idm, lav_loss, sfa
 from .softdtw import SoftDTW, soft_alignment, soft_dtw, soft_dtw_from_cost
+from .tcc import tcc_loss
 
 __all__ = [
     "SoftDTW",
@@ -21,6 +22,7 @@ __all__ = [
     "idm",
     "sfa",
     "lav_loss",
+    "tcc_loss",
     "align",
     "Aligner",
     "Alignment",
