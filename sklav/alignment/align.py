@@ -129,7 +129,7 @@ def dtw_path(cost):
 # the result
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, eq=False)
 class Alignment:
     """Frame correspondence of a video ``b`` with a reference video ``a``.
 
