@@ -1,0 +1,44 @@
+"""Regression guard: refactors must not change what LAVEncoder computes.
+
+The checksums were made on the code before the layout refactor (issue 9).
+A change that alters the embeddings on purpose (a new default, a new loss
+convention) regenerates them with ``python tests/test_regression.py`` and
+says so in its commit message.
+"""
+
+import hashlib
+import sys
+
+import numpy as np
+import pytest
+
+from sklav import LAVEncoder
+from sklav.datasets import load_penn_action
+
+# The estimator's settings are spelled out so that a change of default does
+# not silently change what this test pins.
+SETTINGS = dict(
+    num_frames=20, num_context=2, context_stride=15, embedding_dim=128, gamma=0.1,
+    alpha=0.5, sigma=2.0, margin=2.0, regularizer="cidm", lr=1e-4, weight_decay=1e-5,
+    batch_size=8, max_epochs=3, random_state=0, device="cpu",
+)
+
+EXPECTED_SHA256 = "48bde239da44363bb4f2ed5d4b9ed756e896e289d567d2e9713aeb796511cd4f"
+
+
+def golf_embeddings_sha256():
+    train = load_penn_action(actions=["golf_swing"], split="train")
+    embeddings = LAVEncoder(**SETTINGS).fit(train.videos).transform(train.videos[:10])
+    digest = hashlib.sha256()
+    for emb in embeddings:
+        digest.update(np.ascontiguousarray(emb, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.slow
+def test_bundled_golf_embeddings_are_bit_identical():
+    assert golf_embeddings_sha256() == EXPECTED_SHA256
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(golf_embeddings_sha256() + "\n")
