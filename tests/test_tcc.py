@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklav.alignment.tcc import tcc_loss
+from sklav.losses import tcc_loss
 
 
 def sigmoid(z):

@@ -1,7 +1,7 @@
 """LAVEncoder: the self-supervised frame encoder as a scikit-learn transformer.
 
 Training composes a :class:`skorch.NeuralNet` (:class:`LAVNet`), whose loss
-is :func:`sklav.alignment.lav_loss` (plus, optionally, TCC) on pairs of
+is :func:`sklav.losses.lav_loss` (plus, optionally, TCC) on pairs of
 videos drawn by :class:`sklav.encoders.data.VideoPairDataset`.
 """
 
@@ -20,8 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..alignment import lav_loss
-from ..alignment.tcc import tcc_loss
+from ..losses import lav_loss, tcc_loss
 from ..utils.validation import check_videos
 from .data import VideoPairDataset, collate_video_pairs, context_indices
 from .networks import (
@@ -82,7 +81,7 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     equal chunks, with ``num_context`` context frames ``context_stride``
     apart), and minimises, per pair, ``(softdtw_gamma(f(X), f(Y)) + alpha *
     (I(X) + I(Y))) / N`` with ``I`` the C-IDM regularizer (see
-    :func:`sklav.alignment.lav_loss`). ``transform`` embeds every frame.
+    :func:`sklav.losses.lav_loss`). ``transform`` embeds every frame.
 
     Parameters
     ----------

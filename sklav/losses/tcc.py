@@ -200,7 +200,7 @@ def tcc_loss(
     Examples
     --------
     >>> import torch
-    >>> from sklav.alignment.tcc import tcc_loss
+    >>> from sklav.losses import tcc_loss
     >>> x = 3.0 * torch.eye(4).unsqueeze(0)  # 4 well separated frames
     >>> loss = tcc_loss(x, x, loss_type="regression_mse")
     >>> loss.item() < 1e-6

@@ -1,4 +1,4 @@
-"""Temporal regularizers on one embedded video, and the LAV loss (paper Eq. 6-8).
+"""Temporal regularizers on one embedded video (paper Eq. 6-7).
 
 Each regularizer looks at the frames of a single video: ``emb`` of shape
 ``(B, n, d)`` holds ``B`` videos of ``n`` embedded frames, ``t`` their
@@ -23,9 +23,9 @@ official code does, so the loss is per frame and its scale does not grow with
 
 import torch
 
-from .softdtw import _check_gamma, _check_lengths, _check_tensor, soft_dtw
+from ..alignment.softdtw import _check_lengths, _check_tensor
 
-__all__ = ["idm", "sfa", "contrastive_idm", "lav_loss", "REGULARIZERS"]
+__all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS"]
 
 
 def _frame_mask_and_times(emb, t, lengths):
@@ -84,7 +84,7 @@ def idm(emb, t=None, lengths=None):
     Examples
     --------
     >>> import torch
-    >>> from sklav.alignment import idm
+    >>> from sklav.losses import idm
     >>> emb = torch.tensor([[[0.0], [1.0], [3.0]]])
     >>> idm(emb)  # 2 * (1/2 + 9/5 + 4/2)
     tensor([8.6000])
@@ -117,7 +117,7 @@ def sfa(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
     Examples
     --------
     >>> import torch
-    >>> from sklav.alignment import sfa
+    >>> from sklav.losses import sfa
     >>> emb = torch.tensor([[[0.0], [1.0], [3.0]]])
     >>> sfa(emb, sigma=1.0, margin=2.0)  # near: 2*(1 + 4); far (0, 2): 2*max(0, 2 - 9)
     tensor([10.])
@@ -153,7 +153,7 @@ def contrastive_idm(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
     Examples
     --------
     >>> import torch
-    >>> from sklav.alignment import contrastive_idm
+    >>> from sklav.losses import contrastive_idm
     >>> emb = torch.tensor([[[0.0], [1.0], [1.0]]])
     >>> # near: 2*(1/2 + 0/2); far (0, 2): 2 * 5 * max(0, 2 - 1)
     >>> contrastive_idm(emb, sigma=1.0, margin=2.0)
@@ -168,89 +168,3 @@ def contrastive_idm(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
 
 REGULARIZERS = {"cidm": contrastive_idm, "idm": idm, "sfa": sfa, None: None}
 
-
-def _regularize(name, emb, t, lengths, sigma, margin):
-    if name == "idm":
-        return idm(emb, t, lengths=lengths)
-    return REGULARIZERS[name](emb, t, sigma=sigma, margin=margin, lengths=lengths)
-
-
-def lav_loss(
-    x,
-    y,
-    x_t=None,
-    y_t=None,
-    x_lengths=None,
-    y_lengths=None,
-    gamma=0.1,
-    alpha=0.5,
-    sigma=1.0,
-    margin=2.0,
-    regularizer="cidm",
-    alignment="softdtw",
-):
-    """The LAV loss of a batch of video pairs (paper Eq. 8).
-
-    Per pair: ``(softdtw_gamma(X, Y) + alpha * (I(X) + I(Y))) / N``, with
-    ``I`` the chosen regularizer and ``N`` the pair's mean number of frames
-    (the official code's normalisation); the mean over the pairs of the batch.
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (B, n, d)
-    y : torch.Tensor of shape (B, m, d)
-        Embedded frames of the two videos of each pair.
-    x_t, y_t : torch.Tensor of shape (B, n) and (B, m), optional
-        Frame timestamps for the regularizer (default positions).
-    x_lengths, y_lengths : array-like of int of shape (B,), optional
-        Valid frames per video in padded batches.
-    gamma : float, default=0.1
-        Soft-DTW smoothing.
-    alpha : float, default=0.5
-        Weight of the regularizer.
-    sigma, margin : float
-        Window and margin of ``'cidm'`` and ``'sfa'``.
-    regularizer : {'cidm', 'idm', 'sfa', None}, default='cidm'
-        The temporal regularizer (paper Tab. 1 ablation).
-    alignment : {'softdtw', None}, default='softdtw'
-        The alignment term; None leaves the regularizer alone.
-
-    Returns
-    -------
-    loss : torch.Tensor, scalar
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sklav.alignment import lav_loss
-    >>> x = torch.randn(4, 10, 8, requires_grad=True)
-    >>> y = torch.randn(4, 12, 8)
-    >>> loss = lav_loss(x, y, gamma=0.1, alpha=0.5, sigma=2.0)
-    >>> loss.backward()
-    >>> loss.dim(), x.grad.shape
-    (0, torch.Size([4, 10, 8]))
-    """
-    if regularizer not in REGULARIZERS:
-        raise ValueError(f"regularizer must be one of 'cidm', 'idm', 'sfa' or None, got {regularizer!r}.")
-    if alignment not in ("softdtw", None):
-        raise ValueError(f"alignment must be 'softdtw' or None, got {alignment!r}.")
-    if alignment is None and regularizer is None:
-        raise ValueError("lav_loss needs an alignment term or a regularizer; both are None.")
-    _check_gamma(gamma)
-    if not alpha >= 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}.")
-    _check_tensor(x, "x", 3)
-    _check_tensor(y, "y", 3)
-    B = x.shape[0]
-    nx = _check_lengths(x_lengths, B, x.shape[1], "x_lengths").to(x.device)
-    ny = _check_lengths(y_lengths, B, y.shape[1], "y_lengths").to(x.device)
-    total = x.new_zeros(B)
-    if alignment == "softdtw":
-        total = total + soft_dtw(x, y, gamma, nx, ny)
-    if regularizer is not None:
-        total = total + alpha * (
-            _regularize(regularizer, x, x_t, nx, sigma, margin)
-            + _regularize(regularizer, y, y_t, ny, sigma, margin)
-        )
-    frames = (nx + ny).to(x.dtype) / 2.0
-    return (total / frames).mean()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklav.alignment import contrastive_idm, idm, lav_loss, sfa, soft_dtw
+from sklav.alignment import soft_dtw
+from sklav.losses import contrastive_idm, idm, lav_loss, sfa
 
 # Four frames on a line at 0, 1, 1, 3: squared distances
 #   D = [[0, 1, 1, 9], [1, 0, 0, 4], [1, 0, 0, 4], [9, 4, 4, 0]]
