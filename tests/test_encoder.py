@@ -128,9 +128,9 @@ def test_sampling_one_frame_per_chunk_and_context():
 def test_short_videos_contribute_all_their_frames():
     videos = [np.random.default_rng(i).normal(size=(length, 3)).astype(np.float32) for i, length in enumerate([3, 10, 2])]
     dataset = VideoPairDataset(videos, np.zeros(3), 6, 2, 2, np.random.default_rng(0))
-    X, _ = collate_video_pairs([dataset[0], dataset[2]])
+    X, target = collate_video_pairs([dataset[0], dataset[2]])
     # rows interleave (video 0, its partner, video 2, its partner)
-    assert X["lengths"][0] == 3 and X["lengths"][2] == 2
+    assert target["lengths"][0] == 3 and target["lengths"][2] == 2
     assert X["frame_mask"].sum(1)[0] <= 3 and X["frame_mask"].shape[0] == 4
     encoder = LAVEncoder(random_state=0, **FAST).fit(videos)
     assert [e.shape[0] for e in encoder.transform(videos)] == [3, 10, 2]
@@ -227,7 +227,20 @@ def test_resnet_trunk_with_frozen_cached_features():
         ([np.zeros((5, 8, 8, 3)), np.zeros((4, 8, 8, 3))], {}, TypeError, "must be uint8"),
         ([np.zeros((5, 8, 8, 4), np.uint8)] * 2, {}, ValueError, r"\(H, W, 3\)"),
         ([np.zeros((5, 3))] * 2, {"device": "cuda:7"}, ValueError, "no CUDA device"),
-        ([np.zeros((5, 3))] * 2, {"backbone": "resnet50"}, ValueError, "needs RGB frames"),
+        ([np.zeros((5, 3))] * 2, {"backbone": "resnet50"}, ValueError, "takes images"),
+        ([np.zeros((5, 3))] * 2, {"gamma": "0.1"}, ValueError, "'gamma' parameter of LAVEncoder must be a float"),
+        ([np.zeros((5, 3))] * 2, {"gamma": True}, ValueError, "'gamma' parameter"),
+        ([np.zeros((5, 3))] * 2, {"lr": np.inf}, ValueError, "'lr' parameter"),
+        ([np.zeros((5, 3))] * 2, {"tcc_weight": np.nan}, ValueError, "'tcc_weight' parameter"),
+        ([np.zeros((5, 3))] * 2, {"device": "tpu"}, ValueError, "'device' parameter"),
+        ([np.zeros((5, 3))] * 2, {"visibility_channel": "x"}, ValueError, "'visibility_channel' parameter"),
+        ([np.zeros((5, 3))] * 2, {"callbacks": "x"}, ValueError, "'callbacks' parameter"),
+        ([np.zeros((5, 3))] * 2, {"embedding_dim": 1}, ValueError, "'embedding_dim' parameter"),
+        ([np.zeros((5, 3))] * 2, {"weights": True}, ValueError, "'weights' parameter"),
+        ([np.zeros((5, 8, 8, 3), np.uint8)] * 2, {"weights": "NOPE"}, ValueError, "names no ResNet-50 weights"),
+        ([np.zeros((5, 3))] * 2, {"criterion_params": {"gamma": 1.0}}, ValueError, "LAVEncoder parameters"),
+        ([np.zeros((5, 3))] * 2, {"criterion_params": {"tcc_temperature": 0}}, ValueError, "'tcc_temperature' parameter of LAVLoss"),
+        ([np.zeros((5, 3))] * 2, {"alignment": None, "regularizer": None}, ValueError, "Nothing to train"),
         ([np.zeros((5, 3))] * 2, {"regularizer": "tcc"}, ValueError, "regularizer"),
         ([np.zeros((5, 3))] * 2, {"num_frames": 0}, ValueError, "num_frames"),
         (np.zeros((5, 3)), {}, ValueError, "single 2-D array"),
@@ -271,3 +284,47 @@ def test_verbose_prints_an_epoch_log(capsys):
     LAVEncoder(random_state=0, verbose=1, **FAST).fit(_videos())
     out = capsys.readouterr().out
     assert "train_loss" in out and out.count("\n") >= 3
+
+
+class _SlowFeatureCriterion(torch.nn.Module):
+    """A user-written objective: consecutive sampled frames close, others apart."""
+
+    def __init__(self, margin=1.0):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, embeddings, batch):
+        steps = (embeddings[:, 1:] - embeddings[:, :-1]).pow(2).sum(-1).mean()
+        spread = (embeddings[:, :, None] - embeddings[:, None]).pow(2).sum(-1).mean()
+        return steps + torch.relu(self.margin - spread)
+
+
+def test_a_new_objective_is_a_criterion_class():
+    videos = _videos()
+    encoder = LAVEncoder(criterion=_SlowFeatureCriterion, criterion_params={"margin": 0.5},
+                         random_state=0, **FAST).fit(videos)
+    assert isinstance(encoder.net_.criterion_, _SlowFeatureCriterion)
+    assert encoder.net_.criterion_.margin == 0.5
+    assert np.isfinite(encoder.history_[:, "train_loss"]).all()
+    with pytest.raises(ValueError, match="replaces it"):
+        LAVEncoder(criterion=_SlowFeatureCriterion, gamma=0.5, **FAST).fit(videos)
+
+
+def test_tcc_settings_reach_the_criterion():
+    encoder = LAVEncoder(tcc_weight=1.0, gamma=0.3, criterion_params={"tcc_temperature": 0.5},
+                         random_state=0, **FAST).fit(_videos())
+    criterion = encoder.net_.criterion_
+    assert criterion.tcc["temperature"] == 0.5 and criterion.tcc_weight == 1.0
+    assert criterion.lav["gamma"] == 0.3
+
+
+def test_estimator_and_loss_defaults_agree():
+    import inspect
+
+    from sklav.losses import LAVLoss, contrastive_idm, lav_loss, sfa
+
+    encoder = LAVEncoder().get_params()
+    for function in (LAVLoss, lav_loss, contrastive_idm, sfa):
+        for name, parameter in inspect.signature(function).parameters.items():
+            if name in encoder:
+                assert parameter.default == encoder[name], (function.__name__, name)

@@ -216,7 +216,7 @@ def test_progress_regressor_string_phases_and_errors(data):
         ProgressRegressor().fit(X[:2], [np.zeros(len(v), dtype=int) for v in X[:2]])
     with pytest.raises(ValueError, match=r"y\[0\] has shape"):
         ProgressRegressor().fit(X[:1], [np.zeros(3)])
-    with pytest.raises(ValueError, match="target must be"):
+    with pytest.raises(ValueError, match="'target' parameter of ProgressRegressor"):
         ProgressRegressor(target="bad").fit(X, y)
 
 

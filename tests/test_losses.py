@@ -101,7 +101,7 @@ def test_regularizers_have_gradients():
     [
         ({"regularizer": "tcc"}, ValueError, "regularizer"),
         ({"alignment": "dtw"}, ValueError, "alignment"),
-        ({"alignment": None, "regularizer": None}, ValueError, "both are None"),
+        ({"alignment": None, "regularizer": None}, ValueError, "Nothing to train"),
         ({"gamma": 0}, ValueError, "gamma"),
         ({"alpha": -1}, ValueError, "alpha"),
         ({"sigma": -1}, ValueError, "sigma"),

@@ -107,12 +107,15 @@ def _pad(arrays, length, fill=0):
 
 
 def collate_video_pairs(batch):
-    """Pad a list of ``(x, y)`` samples into one dict; videos interleave x0, y0, x1, ...
+    """Pad a list of ``(x, y)`` samples; videos interleave x0, y0, x1, y1, ...
 
-    Returns ``(X, y)`` as skorch expects, with ``y`` a dummy (self-supervised):
-    ``X['frames']`` ``(2B, F, *frame_shape)``, ``X['frame_mask']`` ``(2B, F)``,
-    ``X['context_index']`` ``(2B, P, k)``, ``X['lengths']`` ``(2B,)`` sampled
-    frames per video, ``X['timestamps']`` ``(2B, P)``.
+    Returns ``(X, target)`` as skorch expects: ``X`` is what the module
+    embeds, ``target`` what the criterion needs besides the embeddings.
+
+    - ``X['frames']`` ``(2B, F, *frame_shape)`` distinct frames,
+      ``X['frame_mask']`` ``(2B, F)``, ``X['context_index']`` ``(2B, P, k)``;
+    - ``target['lengths']`` ``(2B,)`` sampled frames per video (stays on the
+      CPU), ``target['timestamps']`` ``(2B, P)``.
     """
     samples = [sample for pair in batch for sample in pair]
     n_frames = [len(s["frames"]) for s in samples]
@@ -121,7 +124,9 @@ def collate_video_pairs(batch):
         "frames": _pad([s["frames"] for s in samples], max(n_frames)),
         "frame_mask": torch.arange(max(n_frames))[None, :] < torch.tensor(n_frames)[:, None],
         "context_index": _pad([s["context"] for s in samples], max(lengths)),
+    }
+    target = {
         "lengths": torch.tensor(lengths),
         "timestamps": _pad([s["timestamps"].astype(np.float32) for s in samples], max(lengths)),
     }
-    return X, torch.zeros(len(batch))
+    return X, target

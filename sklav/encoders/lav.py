@@ -1,12 +1,12 @@
 """LAVEncoder: the self-supervised frame encoder as a scikit-learn transformer.
 
-Training composes a :class:`skorch.NeuralNet` (:class:`LAVNet`), whose loss
-is :func:`sklav.losses.lav_loss` (plus, optionally, TCC) on pairs of
-videos drawn by :class:`sklav.encoders.data.VideoPairDataset`.
+Training composes a :class:`skorch.NeuralNet` (:class:`LAVNet`) whose
+criterion is :class:`sklav.losses.LAVLoss` (or a replacement objective) on
+pairs of videos drawn by :class:`sklav.encoders.data.VideoPairDataset`.
 """
 
 import copy
-import numbers
+import inspect
 import os
 import tempfile
 import warnings
@@ -20,56 +20,55 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..losses import lav_loss, tcc_loss
+from ..losses import LAVLoss
+from ..losses.lav import ALPHA, GAMMA, LOSS_CONSTRAINTS
+from ..losses.regularizers import MARGIN, SIGMA
+from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from .data import VideoPairDataset, collate_video_pairs, context_indices
 from .networks import (
+    RESNET_LAYERS,
+    TRUNKS,
     ContextHead,
     FeaturePreprocessor,
     FrameEncoder,
     ImagePreprocessor,
     PosePreprocessor,
-    build_mlp_trunk,
-    build_resnet_trunk,
+    default_trunk,
 )
 
 FRAME_KINDS = {1: "features", 2: "poses", 3: "images"}
 
 
 class LAVNet(NeuralNet):
-    """skorch net whose loss is LAV's on a batch of interleaved video pairs.
+    """skorch net for self-supervised training on batches of video pairs.
 
     The batch (see :func:`~sklav.encoders.data.collate_video_pairs`) holds
-    videos ``x0, y0, x1, y1, ...``; the module embeds them all and the loss
-    compares even rows with odd rows.
+    videos ``x0, y0, x1, y1, ...``; the module embeds them all and the
+    criterion (by default :class:`~sklav.losses.LAVLoss`) receives the
+    embeddings and the batch's lengths and timestamps, which stay where the
+    collate function put them (the lengths on the CPU).
     """
 
-    def __init__(self, *args, loss_params=None, tcc_weight=0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.loss_params = loss_params
-        self.tcc_weight = tcc_weight
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        lengths, times = X["lengths"], X["timestamps"]
-        x, y = y_pred[0::2], y_pred[1::2]
-        pair = dict(
-            x_t=times[0::2], y_t=times[1::2], x_lengths=lengths[0::2], y_lengths=lengths[1::2]
-        )
-        params = self.loss_params or {}
-        loss = y_pred.new_zeros(())
-        if params.get("alignment") is not None or params.get("regularizer") is not None:
-            loss = loss + lav_loss(x, y, **pair, **params)
-        if self.tcc_weight:
-            loss = loss + self.tcc_weight * tcc_loss(x, y, **pair)
-        return loss
+        return self.criterion_(y_pred, y_true)
 
 
 def _resolve_device(device):
+    if device is None:
+        return "cpu"
+    device = str(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
+    if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device!r}, but no CUDA device is available; use 'cpu' or 'auto'.")
-    return str(device)
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps', but no MPS device is available; use 'cpu' or 'auto'.")
+    return device
+
+
+# The estimator's parameters that are LAVLoss's, under the same names.
+_LOSS_PARAMS = ("gamma", "alpha", "sigma", "margin", "regularizer", "alignment", "tcc_weight")
 
 
 class LAVEncoder(TransformerMixin, BaseEstimator):
@@ -92,10 +91,11 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         1D-convolution context head. 'auto' picks by the frames' shape. A
         module maps preprocessed frames to ``(N, C)`` vectors or ``(N, C, h,
         w)`` maps; it is copied, never modified.
-    weights : str or None, default=None
+    weights : str, ResNet50_Weights or None, default=None
         ResNet-50 weights: None for random initialisation (nothing is
-        downloaded); a torchvision name such as 'IMAGENET1K_V2' makes
-        torchvision download (or read its cache of) the weights.
+        downloaded); a torchvision name such as 'IMAGENET1K_V2', 'DEFAULT'
+        or 'ResNet50_Weights.IMAGENET1K_V2' makes torchvision read its cache
+        of (or download) the weights.
     layer : {'conv4c', 'conv5c'}, default='conv4c'
         Where the ResNet-50 is cut.
     freeze_backbone : bool or 'auto', default='auto'
@@ -111,6 +111,7 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         are zeroed. 'auto': the last channel when ``C == 3`` and it holds only
         0 and 1 in the training data, else None.
     embedding_dim : int, default=128
+        At least 2 (embeddings are L2-normalised).
     hidden_dim : int, default=None
         Width of the head (and of the MLP trunk); None gives 512 for images,
         256 for poses and features.
@@ -136,6 +137,16 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     tcc_weight : float, default=0.0
         Weight of an added TCC loss (LAV+TCC); with ``alignment=None`` and
         ``regularizer=None``, TCC alone.
+    criterion : torch.nn.Module class or None, default=None
+        The training objective. None: :class:`~sklav.losses.LAVLoss` built
+        from ``gamma``, ``alpha``, ``sigma``, ``margin``, ``regularizer``,
+        ``alignment``, ``tcc_weight`` and ``criterion_params``. A class is
+        instantiated with ``criterion_params`` alone and called as
+        ``criterion(embeddings, batch)`` (see
+        :meth:`sklav.losses.LAVLoss.forward`).
+    criterion_params : dict or None, default=None
+        Further keyword arguments of the criterion, e.g.
+        ``{'tcc_temperature': 0.5}`` for :class:`~sklav.losses.LAVLoss`.
     lr : float, default=1e-4
     weight_decay : float, default=1e-5
         Adam's.
@@ -144,8 +155,9 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         the network without training it (an untrained baseline).
     batch_size : int, default=8
         Pairs per step.
-    device : str, default='auto'
-        'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1'...
+    device : str, torch.device or None, default='auto'
+        'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', 'mps'...;
+        None leaves the module where it is built, on the CPU, as in skorch.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, pairing, frame sampling and shuffling.
     verbose : int, default=0
@@ -203,13 +215,15 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         num_frames=20,
         num_context=2,
         context_stride=15,
-        gamma=0.1,
-        alpha=0.5,
-        sigma=2.0,
-        margin=2.0,
+        gamma=GAMMA,
+        alpha=ALPHA,
+        sigma=SIGMA,
+        margin=MARGIN,
         regularizer="cidm",
         alignment="softdtw",
         tcc_weight=0.0,
+        criterion=None,
+        criterion_params=None,
         lr=1e-4,
         weight_decay=1e-5,
         max_epochs=100,
@@ -240,6 +254,8 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         self.regularizer = regularizer
         self.alignment = alignment
         self.tcc_weight = tcc_weight
+        self.criterion = criterion
+        self.criterion_params = criterion_params
         self.lr = lr
         self.weight_decay = weight_decay
         self.max_epochs = max_epochs
@@ -252,37 +268,60 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         self.warm_start = warm_start
         self.transform_batch_size = transform_batch_size
 
+    _parameter_constraints = {
+        "backbone": [StrOptions({"auto", *TRUNKS}), nn.Module],
+        "weights": [None, str, HasMethods(["get_state_dict"])],
+        "layer": [StrOptions(set(RESNET_LAYERS))],
+        "freeze_backbone": ["boolean", StrOptions({"auto"})],
+        "image_size": [Interval(Integral, 1, None, closed="left")],
+        "visibility_channel": [None, StrOptions({"auto"}), Interval(Integral, None, None, closed="neither")],
+        "embedding_dim": [Interval(Integral, 2, None, closed="left")],
+        "hidden_dim": [None, Interval(Integral, 1, None, closed="left")],
+        "num_frames": [Interval(Integral, 1, None, closed="left")],
+        "num_context": [Interval(Integral, 1, None, closed="left")],
+        "context_stride": [Interval(Integral, 1, None, closed="left")],
+        **{name: LOSS_CONSTRAINTS[name] for name in _LOSS_PARAMS},
+        "criterion": [None, type],
+        "criterion_params": [None, dict],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [Device()],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [None, list],
+        "checkpoint": ["boolean", str, os.PathLike],
+        "warm_start": ["boolean"],
+        "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
+    }
+
     # ------------------------------------------------------------------
     # validation
 
-    def _check_params(self):
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}.")
-        for name in ("embedding_dim", "num_frames", "num_context", "context_stride",
-                     "batch_size", "image_size", "transform_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if self.hidden_dim is not None and (not isinstance(self.hidden_dim, numbers.Integral) or self.hidden_dim < 1):
-            raise ValueError(f"hidden_dim must be a positive integer or None, got {self.hidden_dim!r}.")
-        if not (self.backbone in ("auto", "resnet50", "mlp") or isinstance(self.backbone, nn.Module)):
-            raise ValueError(f"backbone must be 'auto', 'resnet50', 'mlp' or an nn.Module, got {self.backbone!r}.")
-        if self.freeze_backbone not in ("auto", True, False):
-            raise ValueError(f"freeze_backbone must be True, False or 'auto', got {self.freeze_backbone!r}.")
-        if self.regularizer not in ("cidm", "idm", "sfa", None):
-            raise ValueError(f"regularizer must be 'cidm', 'idm', 'sfa' or None, got {self.regularizer!r}.")
-        if self.alignment not in ("softdtw", None):
-            raise ValueError(f"alignment must be 'softdtw' or None, got {self.alignment!r}.")
-        if self.tcc_weight < 0:
-            raise ValueError(f"tcc_weight must be >= 0, got {self.tcc_weight}.")
-        if self.alignment is None and self.regularizer is None and not self.tcc_weight:
-            raise ValueError("Nothing to train: alignment and regularizer are None and tcc_weight is 0.")
-        for name in ("gamma", "lr", "margin"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
-        for name in ("alpha", "sigma", "weight_decay"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
+    def _criterion(self):
+        """The criterion class and its keyword arguments."""
+        params = dict(self.criterion_params or {})
+        if self.criterion is None:
+            loss_params = {name: getattr(self, name) for name in _LOSS_PARAMS}
+            clash = sorted(set(loss_params) & set(params))
+            if clash:
+                raise ValueError(
+                    f"criterion_params sets {clash}, which are LAVEncoder parameters; set them there."
+                )
+            return LAVLoss, {**loss_params, **params}
+        if not issubclass(self.criterion, nn.Module):
+            raise TypeError(f"criterion must be a torch.nn.Module class, got {self.criterion!r}.")
+        defaults = {
+            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        changed = [name for name in _LOSS_PARAMS if getattr(self, name) != defaults[name]]
+        if changed:
+            raise ValueError(
+                f"{changed} configure the default LAVLoss, but criterion={self.criterion.__name__} "
+                "replaces it; pass its settings in criterion_params."
+            )
+        return self.criterion, params
 
     def _check_videos(self, X, fitting):
         kwargs = dict(frame_ndim=(1, 2, 3))
@@ -334,13 +373,12 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
 
     def _build_module(self, videos):
         kind = self.frame_kind_
-        backbone = self.backbone
-        if backbone == "auto":
-            backbone = "resnet50" if kind == "images" else "mlp"
-        if backbone == "resnet50" and kind != "images":
-            raise ValueError(f"backbone='resnet50' needs RGB frames (T, H, W, 3); got {kind} of shape {self.frame_shape_}.")
-        if backbone == "mlp" and kind == "images":
-            raise ValueError("backbone='mlp' takes poses or features; use 'resnet50' for RGB frames.")
+        backbone = default_trunk(kind) if self.backbone == "auto" else self.backbone
+        if isinstance(backbone, str) and kind not in TRUNKS[backbone].frame_kinds:
+            takes = " or ".join(TRUNKS[backbone].frame_kinds)
+            raise ValueError(
+                f"backbone={backbone!r} takes {takes}; got {kind} of per-frame shape {self.frame_shape_}."
+            )
         if kind == "images":
             preprocessor = ImagePreprocessor(self.image_size)
         elif kind == "poses":
@@ -348,12 +386,10 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         else:
             preprocessor = FeaturePreprocessor(self.frame_shape_[0])
             preprocessor.set_statistics(np.concatenate(videos))
-        hidden = self.hidden_dim or (512 if kind == "images" else 256)
-        if backbone == "resnet50":
-            trunk, _ = build_resnet_trunk(self.weights, self.layer)
-        elif backbone == "mlp":
-            in_features = preprocessor(torch.from_numpy(videos[0][:1])).shape[1]
-            trunk = build_mlp_trunk(in_features, hidden)
+        hidden = self.hidden_dim or TRUNKS[default_trunk(kind)].hidden_dim
+        if isinstance(backbone, str):
+            in_features = preprocessor(torch.from_numpy(videos[0][:1])).flatten(1).shape[1]
+            trunk = TRUNKS[backbone].build(in_features, hidden, self.weights, self.layer)
         else:
             trunk = copy.deepcopy(backbone)
         with torch.no_grad():
@@ -363,7 +399,7 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         head = ContextHead(probe.shape[1], self.embedding_dim, hidden, spatial=probe.dim() == 4)
         freeze = self.freeze_backbone
         if freeze == "auto":
-            freeze = backbone == "resnet50"
+            freeze = isinstance(backbone, str) and TRUNKS[backbone].frozen_by_default
         return FrameEncoder(preprocessor, trunk, head, freeze_trunk=bool(freeze))
 
     def _callbacks(self):
@@ -375,9 +411,11 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         return callbacks
 
     def _build_net(self, module):
+        criterion, criterion_params = self._criterion()
         return LAVNet(
             module=module,
-            criterion=nn.Identity,  # unused: LAVNet.get_loss computes the LAV loss
+            criterion=criterion,
+            **{f"criterion__{name}": value for name, value in criterion_params.items()},
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
@@ -389,11 +427,6 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
             callbacks=self._callbacks(),
             verbose=int(self.verbose >= 1),
             device=self.device_,
-            loss_params=dict(
-                gamma=self.gamma, alpha=self.alpha, sigma=self.sigma, margin=self.margin,
-                regularizer=self.regularizer, alignment=self.alignment,
-            ),
-            tcc_weight=self.tcc_weight,
         )
 
     # ------------------------------------------------------------------
@@ -418,7 +451,9 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         -------
         self : LAVEncoder
         """
-        self._check_params()
+        self._validate_params()
+        criterion, criterion_params = self._criterion()
+        criterion(**criterion_params)  # validates the loss settings before any work
         videos = self._check_videos(X, fitting=True)
         groups = self._check_groups(groups, len(videos))
         continuing = self.warm_start and hasattr(self, "net_")

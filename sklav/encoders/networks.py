@@ -17,6 +17,9 @@ Context windows are gathered *after* the trunk, so a frame shared by several
 windows (or several sampled frames) goes through the trunk once.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -106,15 +109,55 @@ class FeaturePreprocessor(nn.Module):
 # trunks: network input -> per-frame features
 
 
+def resnet50_weights(weights):
+    """The torchvision ``ResNet50_Weights`` member that ``weights`` names.
+
+    Parameters
+    ----------
+    weights : None, str or ResNet50_Weights
+        None (random initialisation), ``'DEFAULT'``, a member name such as
+        ``'IMAGENET1K_V2'``, a qualified name such as
+        ``'ResNet50_Weights.IMAGENET1K_V2'``, or a member.
+
+    Returns
+    -------
+    weights : ResNet50_Weights or None
+
+    Examples
+    --------
+    >>> from sklav.encoders.networks import resnet50_weights
+    >>> resnet50_weights("ResNet50_Weights.IMAGENET1K_V1")
+    ResNet50_Weights.IMAGENET1K_V1
+    >>> resnet50_weights("IMAGENET")
+    Traceback (most recent call last):
+    ...
+    ValueError: weights='IMAGENET' names no ResNet-50 weights; use None (random initialisation), 'DEFAULT', 'IMAGENET1K_V1', 'IMAGENET1K_V2', or 'ResNet50_Weights.<name>'.
+    """
+    from torchvision.models import ResNet50_Weights
+
+    if weights is None or isinstance(weights, ResNet50_Weights):
+        return weights
+    if isinstance(weights, str):
+        name = weights.removeprefix("ResNet50_Weights.")
+        if name in ResNet50_Weights.__members__:
+            return ResNet50_Weights[name]
+        valid = ", ".join(repr(n) for n in ResNet50_Weights.__members__)
+        raise ValueError(
+            f"weights={weights!r} names no ResNet-50 weights; use None (random "
+            f"initialisation), {valid}, or 'ResNet50_Weights.<name>'."
+        )
+    raise TypeError(f"weights must be None, a str or a ResNet50_Weights member, got {weights!r}.")
+
+
 def build_resnet_trunk(weights=None, layer="conv4c"):
     """ResNet-50 from torchvision, cut after ``layer``.
 
     Parameters
     ----------
-    weights : str, torchvision WeightsEnum or None
-        None for random initialisation (nothing downloaded); a name such as
-        ``'IMAGENET1K_V2'`` makes torchvision fetch (or read its cache of) the
-        pretrained weights.
+    weights : None, str or ResNet50_Weights
+        None for random initialisation (nothing downloaded); see
+        :func:`resnet50_weights` for the names. Pretrained weights are read
+        from torchvision's cache, or downloaded into it.
     layer : {'conv4c', 'conv5c'}
 
     Returns
@@ -124,13 +167,11 @@ def build_resnet_trunk(weights=None, layer="conv4c"):
         C = 1024) or ``(N, 2048, S/32, S/32)`` (conv5c).
     channels : int
     """
-    from torchvision.models import ResNet50_Weights, resnet50
+    from torchvision.models import resnet50
 
     if layer not in RESNET_LAYERS:
         raise ValueError(f"layer must be 'conv4c' or 'conv5c', got {layer!r}.")
-    if isinstance(weights, str):
-        weights = ResNet50_Weights[weights] if weights != "DEFAULT" else ResNet50_Weights.DEFAULT
-    net = resnet50(weights=weights)
+    net = resnet50(weights=resnet50_weights(weights))
     stage, blocks, channels = RESNET_LAYERS[layer]
     modules = [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2]
     if stage == "layer3":
@@ -148,6 +189,43 @@ def build_mlp_trunk(in_features, hidden_dim=256):
         nn.Linear(hidden_dim, hidden_dim),
         nn.ReLU(),
     )
+
+
+@dataclass(frozen=True)
+class TrunkSpec:
+    """A named trunk: its builder, the frames it takes, its default freezing.
+
+    ``build(in_features, hidden_dim, weights, layer)`` returns the module;
+    ``in_features`` is the width of one preprocessed frame (for vectors).
+    """
+
+    build: Callable
+    frame_kinds: tuple
+    frozen_by_default: bool
+    hidden_dim: int
+
+
+#: The named trunks, by ``LAVEncoder(backbone=...)`` name. A new backbone is
+#: one entry here.
+TRUNKS = {
+    "resnet50": TrunkSpec(
+        build=lambda in_features, hidden_dim, weights, layer: build_resnet_trunk(weights, layer)[0],
+        frame_kinds=("images",),
+        frozen_by_default=True,
+        hidden_dim=512,
+    ),
+    "mlp": TrunkSpec(
+        build=lambda in_features, hidden_dim, weights, layer: build_mlp_trunk(in_features, hidden_dim),
+        frame_kinds=("poses", "features"),
+        frozen_by_default=False,
+        hidden_dim=256,
+    ),
+}
+
+
+def default_trunk(frame_kind):
+    """The first registered trunk that takes ``frame_kind`` frames."""
+    return next(name for name, spec in TRUNKS.items() if frame_kind in spec.frame_kinds)
 
 
 # --------------------------------------------------------------------------
@@ -291,13 +369,17 @@ class FrameEncoder(nn.Module):
         context_index : torch.LongTensor of shape (V, P, k)
         frame_mask : torch.BoolTensor of shape (V, F), optional
             True for real frames; padding skips the trunk.
-
-        While ``use_cached_trunk`` is set, ``frames`` already holds trunk
-        features (a frozen trunk's, computed once per video).
+        **unused
+            Other batch entries, ignored.
 
         Returns
         -------
         embeddings : torch.Tensor of shape (V, P, embedding_dim)
+
+        Notes
+        -----
+        While ``use_cached_trunk`` is set, ``frames`` already holds trunk
+        features (a frozen trunk's, computed once per video).
         """
         if self.use_cached_trunk:
             return self.embed_context(frames.float(), context_index)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..metrics import phase_accuracy, phase_progress_targets
 from ..metrics.phases import phase_order
 from ..utils import check_frame_labels
+from ..utils.param_validation import HasMethods, StrOptions
 from ._data import check_embeddings, split_by_video
 
 
@@ -98,6 +99,8 @@ class PhaseClassifier(_FrameHead):
     1.0
     """
 
+    _parameter_constraints = {"estimator": [None, HasMethods(["fit", "predict"])]}
+
     def __init__(self, estimator=None):
         self.estimator = estimator
 
@@ -115,6 +118,7 @@ class PhaseClassifier(_FrameHead):
         -------
         self : PhaseClassifier
         """
+        self._validate_params()
         videos = self._check_X(X, fitting=True)
         labels = check_frame_labels(y, videos)
         estimator = SVC() if self.estimator is None else self.estimator
@@ -218,16 +222,20 @@ class ProgressRegressor(_FrameHead):
     0.827
     """
 
+    _parameter_constraints = {
+        "estimator": [None, HasMethods(["fit", "predict"])],
+        "phases": [None, "array-like"],
+        "target": [StrOptions({"auto", "phases", "progress"})],
+    }
+
     def __init__(self, estimator=None, *, phases=None, target="auto"):
         self.estimator = estimator
         self.phases = phases
         self.target = target
 
     def _resolve_target_kind(self, y):
-        if self.target in ("phases", "progress"):
-            return self.target
         if self.target != "auto":
-            raise ValueError(f"target must be 'auto', 'phases' or 'progress', got {self.target!r}.")
+            return self.target
         if y is None:
             raise ValueError("y is required: per-frame phase labels or progress targets.")
         floating = [np.issubdtype(np.asarray(v).dtype, np.floating) for v in y]
@@ -261,6 +269,7 @@ class ProgressRegressor(_FrameHead):
         -------
         self : ProgressRegressor
         """
+        self._validate_params()
         videos = self._check_X(X, fitting=True)
         self.target_kind_ = self._resolve_target_kind(y)
         self.phases_ = None

@@ -2,13 +2,13 @@
 
 - :func:`contrastive_idm`, :func:`idm`, :func:`sfa`: temporal regularizers on
   the frames of one video (paper Eq. 6-7).
-- :func:`lav_loss`: the LAV objective (paper Eq. 8), Soft-DTW plus a
+- :func:`lav_loss`, :class:`LAVLoss`: the LAV objective (paper Eq. 8), Soft-DTW plus a
   regularizer on each video of a pair.
 - :func:`tcc_loss`: temporal cycle-consistency (Dwibedi et al., 2019).
 """
 
-from .lav import lav_loss
+from .lav import LAVLoss, lav_loss
 from .regularizers import contrastive_idm, idm, sfa
 from .tcc import tcc_loss
 
-__all__ = ["contrastive_idm", "idm", "sfa", "lav_loss", "tcc_loss"]
+__all__ = ["contrastive_idm", "idm", "sfa", "lav_loss", "LAVLoss", "tcc_loss"]

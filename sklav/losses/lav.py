@@ -1,13 +1,36 @@
-"""The LAV objective (paper Eq. 8): Soft-DTW between two embedded videos plus
-a temporal regularizer on each."""
+"""The LAV objective (paper Eq. 8) as a function and as a skorch criterion.
+
+- :func:`lav_loss`: Soft-DTW between the two embedded videos of each pair
+  plus a temporal regularizer on each video.
+- :class:`LAVLoss`: the same (optionally plus TCC) as a ``torch.nn.Module``
+  that validates its hyper-parameters once; :class:`~sklav.LAVEncoder`'s
+  skorch net uses it as its ``criterion``.
+"""
+
+from numbers import Real
 
 import torch
+from torch import nn
 
 from ..alignment.softdtw import _check_gamma, _check_lengths, _check_tensor, soft_dtw
-from .regularizers import REGULARIZERS, idm
+from ..utils.param_validation import Interval, StrOptions, validate_params
+from .regularizers import MARGIN, REGULARIZERS, SIGMA, idm
+from .tcc import TCC_DEFAULTS, tcc_loss
 
-__all__ = ["lav_loss"]
+__all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA"]
 
+# Defaults, written once for lav_loss, LAVLoss and LAVEncoder.
+GAMMA = 0.1
+ALPHA = 0.5
+
+LAV_CONSTRAINTS = {
+    "gamma": [Interval(Real, 0, None, closed="neither")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "sigma": [Interval(Real, 0, None, closed="left")],
+    "margin": [Interval(Real, 0, None, closed="neither")],
+    "regularizer": [StrOptions(set(k for k in REGULARIZERS if k)), None],
+    "alignment": [StrOptions({"softdtw"}), None],
+}
 
 def _regularize(name, emb, t, lengths, sigma, margin):
     if name == "idm":
@@ -22,10 +45,10 @@ def lav_loss(
     y_t=None,
     x_lengths=None,
     y_lengths=None,
-    gamma=0.1,
-    alpha=0.5,
-    sigma=1.0,
-    margin=2.0,
+    gamma=GAMMA,
+    alpha=ALPHA,
+    sigma=SIGMA,
+    margin=MARGIN,
     regularizer="cidm",
     alignment="softdtw",
 ):
@@ -48,8 +71,10 @@ def lav_loss(
         Soft-DTW smoothing.
     alpha : float, default=0.5
         Weight of the regularizer.
-    sigma, margin : float
-        Window and margin of ``'cidm'`` and ``'sfa'``.
+    sigma : float, default=2.0
+        Window of ``'cidm'`` and ``'sfa'``, in the units of the timestamps.
+    margin : float, default=2.0
+        Margin of ``'cidm'`` and ``'sfa'``.
     regularizer : {'cidm', 'idm', 'sfa', None}, default='cidm'
         The temporal regularizer (paper Tab. 1 ablation).
     alignment : {'softdtw', None}, default='softdtw'
@@ -70,15 +95,22 @@ def lav_loss(
     >>> loss.dim(), x.grad.shape
     (0, torch.Size([4, 10, 8]))
     """
-    if regularizer not in REGULARIZERS:
-        raise ValueError(f"regularizer must be one of 'cidm', 'idm', 'sfa' or None, got {regularizer!r}.")
-    if alignment not in ("softdtw", None):
-        raise ValueError(f"alignment must be 'softdtw' or None, got {alignment!r}.")
-    if alignment is None and regularizer is None:
-        raise ValueError("lav_loss needs an alignment term or a regularizer; both are None.")
-    _check_gamma(gamma)
-    if not alpha >= 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}.")
+    settings = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
+                    regularizer=regularizer, alignment=alignment)
+    validate_params(LAV_CONSTRAINTS, settings, "lav_loss")
+    _check_terms(regularizer, alignment)
+    return _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, **settings)
+
+
+def _check_terms(regularizer, alignment, tcc_weight=0.0):
+    if alignment is None and regularizer is None and not tcc_weight:
+        raise ValueError(
+            "Nothing to train: alignment and regularizer are None (and tcc_weight is 0)."
+        )
+
+
+def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
+              regularizer, alignment):
     _check_tensor(x, "x", 3)
     _check_tensor(y, "y", 3)
     B = x.shape[0]
@@ -94,3 +126,111 @@ def lav_loss(
         )
     frames = (nx + ny).to(x.dtype) / 2.0
     return (total / frames).mean()
+
+
+_TCC_CONSTRAINTS = {
+    "tcc_weight": [Interval(Real, 0, None, closed="left")],
+    "tcc_temperature": [Interval(Real, 0, None, closed="neither")],
+    "tcc_variance_lambda": [Interval(Real, 0, None, closed="left")],
+    "tcc_similarity": [StrOptions({"l2", "cosine"})],
+    "tcc_normalize_indices": ["boolean"],
+    "tcc_loss_type": [StrOptions({"regression_mse_var", "regression_mse"})],
+}
+
+
+class LAVLoss(nn.Module):
+    """The LAV objective as a skorch criterion, optionally plus TCC.
+
+    Hyper-parameters are validated once, here; the forward pass computes
+    ``lav_loss(x, y, ...) + tcc_weight * tcc_loss(x, y, ...)`` on the pairs of
+    a batch. This is :class:`~sklav.LAVEncoder`'s default ``criterion``; a
+    replacement objective is any ``nn.Module`` with the same ``forward``.
+
+    Parameters
+    ----------
+    gamma, alpha, sigma, margin, regularizer, alignment
+        As in :func:`lav_loss` (same defaults).
+    tcc_weight : float, default=0.0
+        Weight of the added TCC loss; with ``alignment=None`` and
+        ``regularizer=None``, TCC alone.
+    tcc_temperature, tcc_variance_lambda, tcc_similarity, \
+tcc_normalize_indices, tcc_loss_type
+        :func:`~sklav.losses.tcc_loss`'s ``temperature``,
+        ``variance_lambda``, ``similarity``, ``normalize_indices`` and
+        ``loss_type`` (same defaults).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.losses import LAVLoss
+    >>> criterion = LAVLoss(gamma=0.1, tcc_weight=0.5)
+    >>> embeddings = torch.nn.functional.normalize(torch.randn(4, 6, 8), dim=-1)  # x0, y0, x1, y1
+    >>> batch = {"lengths": torch.tensor([6, 5, 6, 6]), "timestamps": torch.arange(6.0).expand(4, 6)}
+    >>> criterion(embeddings, batch).dim()
+    0
+    >>> LAVLoss(gamma=-1.0)
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'gamma' parameter of LAVLoss must be a float in the range (0.0, inf). Got -1.0 instead.
+    """
+
+    def __init__(
+        self,
+        gamma=GAMMA,
+        alpha=ALPHA,
+        sigma=SIGMA,
+        margin=MARGIN,
+        regularizer="cidm",
+        alignment="softdtw",
+        tcc_weight=0.0,
+        tcc_temperature=TCC_DEFAULTS["temperature"],
+        tcc_variance_lambda=TCC_DEFAULTS["variance_lambda"],
+        tcc_similarity=TCC_DEFAULTS["similarity"],
+        tcc_normalize_indices=TCC_DEFAULTS["normalize_indices"],
+        tcc_loss_type=TCC_DEFAULTS["loss_type"],
+    ):
+        super().__init__()
+        self.lav = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
+                        regularizer=regularizer, alignment=alignment)
+        self.tcc = dict(temperature=tcc_temperature, variance_lambda=tcc_variance_lambda,
+                        similarity=tcc_similarity, normalize_indices=tcc_normalize_indices,
+                        loss_type=tcc_loss_type)
+        self.tcc_weight = tcc_weight
+        validate_params(LOSS_CONSTRAINTS, self._settings(), type(self).__name__)
+        _check_terms(regularizer, alignment, tcc_weight)
+
+    def _settings(self):
+        tcc = {f"tcc_{name}": value for name, value in self.tcc.items()}
+        return {**self.lav, "tcc_weight": self.tcc_weight, **tcc}
+
+    def forward(self, embeddings, batch):
+        """Loss of a batch of pairs.
+
+        Parameters
+        ----------
+        embeddings : torch.Tensor of shape (2B, P, d)
+            Embedded videos, interleaved ``x0, y0, x1, y1, ...``.
+        batch : dict
+            ``'lengths'``: int tensor ``(2B,)`` of valid frames per video
+            (kept on the CPU); ``'timestamps'``: tensor ``(2B, P)``.
+
+        Returns
+        -------
+        loss : torch.Tensor, scalar
+        """
+        lengths = batch["lengths"]
+        times = batch["timestamps"].to(embeddings.device, non_blocking=True)
+        x, y = embeddings[0::2], embeddings[1::2]
+        pair = (x, y, times[0::2], times[1::2], lengths[0::2], lengths[1::2])
+        loss = embeddings.new_zeros(())
+        if self.lav["alignment"] is not None or self.lav["regularizer"] is not None:
+            loss = loss + _lav_loss(*pair, **self.lav)
+        if self.tcc_weight:
+            loss = loss + self.tcc_weight * tcc_loss(*pair, **self.tcc)
+        return loss
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={value!r}" for name, value in self._settings().items())
+
+
+LOSS_CONSTRAINTS = {**LAV_CONSTRAINTS, **_TCC_CONSTRAINTS}

@@ -25,7 +25,11 @@ import torch
 
 from ..alignment.softdtw import _check_lengths, _check_tensor
 
-__all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS"]
+__all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS", "SIGMA", "MARGIN"]
+
+# Defaults, written once for the functions, LAVLoss and LAVEncoder.
+SIGMA = 2.0
+MARGIN = 2.0
 
 
 def _frame_mask_and_times(emb, t, lengths):
@@ -94,7 +98,7 @@ def idm(emb, t=None, lengths=None):
     return (terms * pair_mask).sum((1, 2))
 
 
-def sfa(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
+def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     """Slow feature analysis: Eq. 7 of the paper without its weights.
 
     Near pairs (``|t_i - t_j| <= sigma``) contribute ``D_ij``; far pairs
@@ -104,7 +108,7 @@ def sfa(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
     ----------
     emb : torch.Tensor of shape (B, n, d)
     t : torch.Tensor of shape (B, n) or (n,), optional
-    sigma : float, default=1.0
+    sigma : float, default=2.0
         Window, in the units of ``t``, within which frames count as near.
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.
@@ -128,7 +132,7 @@ def sfa(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
     return (terms * pair_mask).sum((1, 2))
 
 
-def contrastive_idm(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
+def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     """Contrastive inverse difference moment, C-IDM (paper Eq. 7).
 
     Near pairs (``|t_i - t_j| <= sigma``) contribute ``D_ij / ((t_i-t_j)^2+1)``,
@@ -140,7 +144,7 @@ def contrastive_idm(emb, t=None, sigma=1.0, margin=2.0, lengths=None):
     ----------
     emb : torch.Tensor of shape (B, n, d)
     t : torch.Tensor of shape (B, n) or (n,), optional
-    sigma : float, default=1.0
+    sigma : float, default=2.0
         Window, in the units of ``t``, within which frames count as near.
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.

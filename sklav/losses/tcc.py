@@ -17,7 +17,16 @@ import numbers
 
 import torch
 
-__all__ = ["tcc_loss"]
+__all__ = ["tcc_loss", "TCC_DEFAULTS"]
+
+# Defaults, written once for tcc_loss and LAVLoss's ``tcc_*`` settings.
+TCC_DEFAULTS = dict(
+    temperature=0.1,
+    variance_lambda=0.001,
+    similarity="l2",
+    normalize_indices=True,
+    loss_type="regression_mse_var",
+)
 
 _SIMILARITIES = ("l2", "cosine")
 _LOSS_TYPES = ("regression_mse", "regression_mse_var")
@@ -145,11 +154,11 @@ def tcc_loss(
     y_t=None,
     x_lengths=None,
     y_lengths=None,
-    temperature=0.1,
-    variance_lambda=0.001,
-    similarity="l2",
-    normalize_indices=True,
-    loss_type="regression_mse_var",
+    temperature=TCC_DEFAULTS["temperature"],
+    variance_lambda=TCC_DEFAULTS["variance_lambda"],
+    similarity=TCC_DEFAULTS["similarity"],
+    normalize_indices=TCC_DEFAULTS["normalize_indices"],
+    loss_type=TCC_DEFAULTS["loss_type"],
 ):
     """Temporal cycle-consistency loss (cycle-back regression) of paired sequences.
 
