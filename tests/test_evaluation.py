@@ -1,6 +1,5 @@
 """Tests of sklav.evaluation: estimators, scorers, few-shot protocol, report."""
 
-import matplotlib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -20,11 +19,8 @@ from sklav.evaluation import (
     ScoreTable,
     evaluate,
     few_shot_scores,
-    plot_few_shot,
 )
 from sklav.metrics import frame_retrieval_ap, kendalls_tau, phase_accuracy, phase_progress_targets
-
-matplotlib.use("Agg")
 
 
 class FrameProjection(TransformerMixin, BaseEstimator):
@@ -342,16 +338,6 @@ def test_few_shot_scores_deterministic_and_train_scores(data, val_data):
 def test_few_shot_scores_bad_settings(data, val_data, settings, error, match):
     with pytest.raises(error, match=match):
         few_shot_scores(data, val_data, settings=settings)
-
-
-def test_plot_few_shot(data, val_data):
-    import matplotlib.pyplot as plt
-
-    table = few_shot_scores(data, val_data, settings=(1, 2), n_episodes=2, random_state=0)
-    fig, ax = plt.subplots()
-    assert plot_few_shot(table, ax=ax, label="test") is ax
-    assert len(ax.containers) == 1
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------------

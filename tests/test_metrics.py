@@ -11,6 +11,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklav.metrics import (
     frame_retrieval_ap,
     kendalls_tau,
+    nearest_frames,
     pairwise_kendalls_tau,
     phase_accuracy,
     phase_progress_targets,
@@ -298,6 +299,57 @@ def test_frame_retrieval_ap_k_equal_to_support_is_allowed():
     # Each frame retrieves the whole other video: hits = count of its label there.
     expected = np.mean([1 / 3, 1 / 3, 2 / 3, 2 / 3, 1 / 3, 1 / 3])
     assert frame_retrieval_ap(X, y, k=3) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("video, frame, k", [(0, 0, 1), (2, 5, 4), (6, 7, 30)])
+def test_nearest_frames_matches_brute_force(video, frame, k):
+    rng = np.random.default_rng(video + frame)
+    videos = random_videos(rng, 7, 8, 20, dim=5)
+    query = videos[video][frame][None]
+    expected = sorted(
+        (float(cdist(query, v[t][None], "sqeuclidean")[0, 0]), i, t)
+        for i, v in enumerate(videos)
+        if i != video
+        for t in range(len(v))
+    )[:k]
+    neighbours = nearest_frames(videos, video=video, frame=frame, k=k)
+    assert [(v, t) for v, t, _ in neighbours] == [(i, t) for _, i, t in expected]
+    np.testing.assert_allclose([d for _, _, d in neighbours], [d for d, _, _ in expected])
+
+
+def test_nearest_frames_ties_in_video_then_frame_order_and_agrees_with_ap():
+    X = [np.zeros((2, 1)), np.ones((3, 1)), np.zeros((2, 1)), np.zeros((1, 1))]
+    assert nearest_frames(X, video=0, frame=1, k=4) == [
+        (2, 0, 0.0), (2, 1, 0.0), (3, 0, 0.0), (1, 0, 1.0)
+    ]
+    # frame_retrieval_ap with k=1 counts exactly the label of each query's first neighbour.
+    y = [np.array([0, 1]), np.array([0, 1, 1]), np.array([1, 0]), np.array([0])]
+    hits = [
+        y[v][t] == y[i][f]
+        for i, video in enumerate(X)
+        for f in range(len(video))
+        for v, t, _ in nearest_frames(X, video=i, frame=f, k=1)
+    ]
+    assert frame_retrieval_ap(X, y, k=1) == pytest.approx(np.mean(hits))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(video=4, frame=0), ValueError, r"video=4 is out of range for 3 videos"),
+        (dict(video=0, frame=3), ValueError, r"frame=3 is out of range for video 0 of 3 frames"),
+        (dict(video=1.0, frame=0), TypeError, "video must be an integer"),
+        (dict(video=0, frame=True), TypeError, "frame must be an integer"),
+        (dict(video=0, frame=0, k=0), ValueError, r"k=0 must lie in \[1, 5\]"),
+        (dict(video=0, frame=0, k=6), ValueError, r"k=6 must lie in \[1, 5\]"),
+    ],
+)
+def test_nearest_frames_bad_input(kwargs, error, match):
+    X = [np.zeros((3, 2)), np.ones((2, 2)), np.ones((3, 2))]
+    with pytest.raises(error, match=match):
+        nearest_frames(X, **kwargs)
+    with pytest.raises(ValueError, match="at least 2"):
+        nearest_frames(X[:1], video=0, frame=0)
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """sklav.plotting: every plot draws a non-empty figure."""
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sklav.alignment import Aligner, align  # noqa: E402
 from sklav.datasets import load_penn_action  # noqa: E402
 from sklav.evaluation import few_shot_scores  # noqa: E402
+from sklav.metrics import nearest_frames  # noqa: E402
 from sklav.plotting import (  # noqa: E402
-    nearest_frames,
     plot_alignment,
     plot_alignment_path,
     plot_deviation,
@@ -22,6 +25,9 @@ from sklav.plotting import (  # noqa: E402
     plot_pose,
     plot_retrieval,
 )
+
+#: The checkout, so that a fresh interpreter imports this sklav.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -130,6 +136,22 @@ def test_plot_few_shot_curves(golf):
         plot_few_shot_curves({}, ax=ax)
 
 
+def test_plot_few_shot_curves_of_one_table(golf):
+    table = few_shot_scores(
+        (golf.flat[:6], golf.phases[:6]), (golf.flat[6:], golf.phases[6:8]),
+        settings=(3, 1), n_episodes=2, random_state=0,
+    )
+    fig, ax = plt.subplots()
+    assert plot_few_shot_curves(table, ax=ax, color="k") is ax
+    assert len(ax.containers) == 1 and ax.get_legend() is None
+    line = ax.lines[0]
+    assert list(line.get_xdata()) == [1, 3]  # sorted by number of labelled videos
+    assert list(line.get_ydata()) == [table[1]["mean"], table[3]["mean"]]
+    assert ax.get_xlabel() == "labelled training videos"
+    assert ax.get_ylabel() == "phase classification accuracy"
+    _assert_drawn(fig)
+
+
 def test_plot_pose_hides_invisible_joints(golf):
     pose = golf.videos[0][0].copy()
     pose[0, 2] = 0  # head invisible
@@ -162,3 +184,22 @@ def test_plot_retrieval(golf):
     _assert_drawn(fig)
     with pytest.raises(ValueError, match="poses has"):
         plot_retrieval(golf.flat, golf.videos[:3], video=0, frame=0)
+
+
+def test_pose_plots_import_neither_torch_nor_numba():
+    code = (
+        "import sys\n"
+        "import matplotlib\n"
+        "matplotlib.use('Agg')\n"
+        "import numpy as np\n"
+        "import sklav.plotting\n"
+        "from sklav.plotting import plot_pose, plot_retrieval\n"
+        "poses = [np.random.default_rng(i).random((6, 13, 3)) for i in range(3)]\n"
+        "plot_pose(poses[0][0])\n"
+        "plot_retrieval([p.reshape(6, -1) for p in poses], poses, video=0, frame=1, k=2)\n"
+        "print('torch' in sys.modules, 'numba' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.split() == ["False", "False"]

@@ -36,7 +36,7 @@ from numba import njit
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_videos
+from ..utils import embed
 from .softdtw import soft_alignment
 
 __all__ = ["align", "Aligner", "Alignment", "dtw_path"]
@@ -222,28 +222,6 @@ def _check_contamination(contamination):
     ):
         raise ValueError(f"contamination must be a float in (0, 0.5), got {contamination!r}.")
     return float(contamination)
-
-
-def _embed(encoder, videos, name):
-    """Per-frame embeddings ``(T_i, D)`` float64 of ``videos`` (a list)."""
-    if encoder is None:
-        embedded = videos
-    elif hasattr(encoder, "transform"):
-        embedded = encoder.transform(videos)
-    else:
-        raise TypeError(
-            f"encoder must be a fitted transformer (e.g. a LAVEncoder) or None for "
-            f"already-embedded videos, got {type(encoder).__name__}."
-        )
-    embedded = check_videos(list(embedded), name=name)
-    for k, e in enumerate(embedded):
-        if e.ndim != 2:
-            hint = " (pass an encoder, or flatten each frame)" if encoder is None else ""
-            raise ValueError(
-                f"{name}[{k}] embeds to shape {e.shape}; per-frame embeddings must be "
-                f"(T, D){hint}."
-            )
-    return [np.asarray(e, dtype=np.float64) for e in embedded]
 
 
 def squared_distances(x, y):
@@ -449,7 +427,7 @@ class Aligner(BaseEstimator):
         """
         _check_gamma(self.gamma)
         contamination = _check_contamination(self.contamination)
-        embedded = _embed(self.encoder, X, "X")
+        embedded = embed(self.encoder, X, name="X")
         if isinstance(self.reference, bool) or not isinstance(self.reference, numbers.Integral) or not (
             0 <= self.reference < len(embedded)
         ):
@@ -482,7 +460,7 @@ class Aligner(BaseEstimator):
         alignment : Alignment
         """
         self._check_fitted()
-        (B,) = _embed(self.encoder, [video], "video")
+        (B,) = embed(self.encoder, [video], name="video")
         return self._normals.align(B, self.gamma)
 
     def predict(self, X):
@@ -568,5 +546,5 @@ def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contaminati
     gamma = _check_gamma(gamma)
     contamination = _check_contamination(contamination)
     calibration = [] if calibration is None else list(calibration)
-    A, B, *others = _embed(encoder, [video_a, video_b] + calibration, "videos")
+    A, B, *others = embed(encoder, [video_a, video_b] + calibration, name="videos")
     return _Normals([A] + others, 0, contamination).align(B, gamma)

@@ -9,7 +9,8 @@ docstring states its exact definition.
 - :class:`ProgressRegressor`: TCC phase progression (linear regression).
 - :class:`KendallTauScorer`: alignment score, needs no labels.
 - :class:`FrameRetrievalAP`: fine-grained frame retrieval AP@K.
-- :func:`few_shot_scores`, :func:`plot_few_shot`: accuracy with few labelled videos.
+- :func:`few_shot_scores`: accuracy with few labelled videos (plotted by
+  :func:`sklav.plotting.plot_few_shot_curves`).
 - :func:`evaluate`: the paper's table in one call; :class:`ScoreTable` holds it.
 
 Which scoring to use in ``GridSearchCV`` / ``cross_validate``:
@@ -26,7 +27,7 @@ them; split with ``KFold`` or ``GroupKFold`` over videos.
 """
 
 from .estimators import PhaseClassifier, ProgressRegressor
-from .few_shot import few_shot_scores, plot_few_shot
+from .few_shot import few_shot_scores
 from .report import evaluate
 from .scorers import FrameRetrievalAP, KendallTauScorer
 from .table import ScoreTable
@@ -39,5 +40,4 @@ __all__ = [
     "ScoreTable",
     "evaluate",
     "few_shot_scores",
-    "plot_few_shot",
 ]

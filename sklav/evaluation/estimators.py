@@ -10,9 +10,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import phase_accuracy, phase_progress_targets
 from ..metrics.phases import phase_order
-from ..utils import check_frame_labels
+from ..utils import check_embeddings, check_frame_labels
 from ..utils.param_validation import HasMethods, StrOptions
-from ._data import check_embeddings, split_by_video
+from ._data import split_by_video
 
 
 class _FrameHead(BaseEstimator):

@@ -1,4 +1,8 @@
-"""Few-shot phase classification: accuracy when few training videos carry labels."""
+"""Few-shot phase classification: accuracy when few training videos carry labels.
+
+- :func:`few_shot_scores`: the protocol, as a :class:`ScoreTable`; plot it with
+  :func:`sklav.plotting.plot_few_shot_curves`.
+"""
 
 import numbers
 
@@ -8,7 +12,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from ..metrics import phase_accuracy
-from ..metrics._checks import check_positive_int
+from ..utils import check_positive_int
 from ._data import check_split
 from .estimators import PhaseClassifier
 from .table import ScoreTable
@@ -90,7 +94,7 @@ def few_shot_scores(
 
     See Also
     --------
-    plot_few_shot : plot the table.
+    sklav.plotting.plot_few_shot_curves : plot one or several such tables.
 
     Examples
     --------
@@ -149,57 +153,3 @@ def few_shot_scores(
         columns += ["train_mean", "train_std"]
     return ScoreTable(rows, columns)
 
-
-def plot_few_shot(table, ax=None, label=None, **errorbar_kwargs):
-    """Plot few-shot accuracy (mean +- std) against the number of labelled videos.
-
-    Needs matplotlib (``pip install sklav[plot]``).
-
-    Parameters
-    ----------
-    table : ScoreTable
-        The result of :func:`few_shot_scores`.
-    ax : matplotlib Axes, optional
-        Where to draw; default: the current axes.
-    label : str, optional
-        Legend label of the curve.
-    **errorbar_kwargs
-        Passed to :meth:`matplotlib.axes.Axes.errorbar`.
-
-    Returns
-    -------
-    ax : matplotlib Axes
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklav.evaluation import ScoreTable, plot_few_shot
-    >>> table = ScoreTable([{"setting": 1, "n_labelled": 1, "mean": 0.6, "std": 0.1},
-    ...                     {"setting": 5, "n_labelled": 5, "mean": 0.8, "std": 0.05}],
-    ...                    ["setting", "n_labelled", "mean", "std"])
-    >>> ax = plot_few_shot(table, label="LAV")
-    >>> ax.get_xlabel()
-    'labelled training videos'
-    """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plot_few_shot needs matplotlib: pip install 'sklav[plot]'.") from exc
-    if ax is None:
-        ax = plt.gca()
-    rows = sorted(table, key=lambda row: row["n_labelled"])
-    errorbar_kwargs.setdefault("marker", "o")
-    errorbar_kwargs.setdefault("capsize", 3)
-    ax.errorbar(
-        [row["n_labelled"] for row in rows],
-        [row["mean"] for row in rows],
-        yerr=[row["std"] for row in rows],
-        label=label,
-        **errorbar_kwargs,
-    )
-    ax.set_xlabel("labelled training videos")
-    ax.set_ylabel("phase classification accuracy")
-    if label is not None:
-        ax.legend()
-    return ax

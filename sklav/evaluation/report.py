@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..metrics import frame_retrieval_ap, kendalls_tau
-from ._data import check_embeddings, check_split, embed
+from ..utils import embed
+from ._data import check_split
 from .estimators import ProgressRegressor
 from .few_shot import few_shot_scores
 from .table import ScoreTable
@@ -11,7 +12,7 @@ from .table import ScoreTable
 
 def _embed_split(encoder, split, name):
     videos, labels = check_split(split, name, min_videos=2)
-    embeddings = check_embeddings(embed(encoder, videos), name=f"{name} embeddings", min_videos=2)
+    embeddings = embed(encoder, videos, name=f"{name} embeddings")
     if len(embeddings) != len(labels) or any(
         len(e) != len(lab) for e, lab in zip(embeddings, labels)
     ):
@@ -59,11 +60,11 @@ def evaluate(
 
     Parameters
     ----------
-    encoder : fitted transformer, None or 'identity'
+    encoder : fitted transformer, None or 'passthrough'
         Anything whose ``transform(list_of_videos)`` returns a list of
         ``(T_i, D)`` embeddings (an encoder, a Pipeline ending in one);
-        ``None``/``'identity'``/``'passthrough'`` when the videos already are
-        per-frame embeddings.
+        ``None`` or ``'passthrough'`` (alias ``'identity'``) when the videos
+        already are per-frame embeddings; see :func:`sklav.utils.embed`.
     train, val : pair (videos, labels)
         A list of videos (at least 2) and a list of per-frame phase label
         arrays (ints in temporal order, as TCC) for each split.

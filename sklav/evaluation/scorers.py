@@ -7,7 +7,7 @@ pipelines ending in one, and with :class:`~sklearn.model_selection.GridSearchCV`
 """
 
 from ..metrics import frame_retrieval_ap, kendalls_tau
-from ._data import embed
+from ..utils import embed
 
 
 class _EmbeddingScorer:

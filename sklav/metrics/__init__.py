@@ -5,17 +5,19 @@ arrays, one per video, and labels a list of ``(T_i,)`` arrays.
 
 - :func:`kendalls_tau`: temporal alignment of cross-video nearest neighbours.
 - :func:`frame_retrieval_ap`: fine-grained frame retrieval, AP@K.
+- :func:`nearest_frames`: the nearest frames of other videos to one frame.
 - :func:`phase_accuracy`: per-frame phase classification accuracy.
 - :func:`phase_progress_targets`: TCC's phase-progression regression targets.
 """
 
 from .phases import phase_accuracy, phase_progress_targets
-from .retrieval import frame_retrieval_ap
+from .retrieval import frame_retrieval_ap, nearest_frames
 from .temporal import kendalls_tau, pairwise_kendalls_tau
 
 __all__ = [
     "frame_retrieval_ap",
     "kendalls_tau",
+    "nearest_frames",
     "pairwise_kendalls_tau",
     "phase_accuracy",
     "phase_progress_targets",

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from ..utils import check_frame_labels
-from ._checks import check_label_list
+from ..utils import check_frame_labels, check_label_list
 
 
 def phase_accuracy(y_true, y_pred):

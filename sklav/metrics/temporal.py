@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
-from ._checks import check_embeddings, check_metric, check_positive_int
+from ..utils import check_embeddings, check_metric, check_positive_int
 from ._neighbors import StackedFrames, parallel_map
 
 # Largest number of frame pairs compared at once in ``tau_b_against_time``.

@@ -10,13 +10,17 @@ function is called, so ``import sklav.plotting`` works without it.
 - :func:`plot_alignment`: the three above for one
   :class:`~sklav.alignment.Alignment`, in one figure.
 - :func:`plot_few_shot_curves`: phase accuracy against labelled videos.
-- :func:`plot_pose`, :func:`plot_retrieval`, :func:`nearest_frames`: Penn
-  Action skeletons, and a query frame with its nearest frames in other videos.
+- :func:`plot_pose`, :func:`plot_retrieval`: Penn Action skeletons, and a
+  query frame with its nearest frames in other videos (found by
+  :func:`sklav.metrics.nearest_frames`).
+
+``import sklav.plotting`` imports neither torch nor numba; the alignment
+plots import :mod:`sklav.alignment` when called.
 """
 
 from .alignment import plot_alignment, plot_alignment_path, plot_deviation, plot_distance_matrix
 from .curves import plot_few_shot_curves
-from .poses import PENN_ACTION_EDGES, nearest_frames, plot_pose, plot_retrieval
+from .poses import PENN_ACTION_EDGES, plot_pose, plot_retrieval
 
 __all__ = [
     "plot_distance_matrix",
@@ -26,6 +30,5 @@ __all__ = [
     "plot_few_shot_curves",
     "plot_pose",
     "plot_retrieval",
-    "nearest_frames",
     "PENN_ACTION_EDGES",
 ]

@@ -1,12 +1,21 @@
-"""Plots of two aligned videos: distance matrix, alignment path, deviation."""
+"""Plots of two aligned videos: distance matrix, alignment path, deviation.
+
+- :func:`plot_distance_matrix`, :func:`plot_alignment_path`,
+  :func:`plot_deviation`: one panel each.
+- :func:`plot_alignment`: the three for one :class:`~sklav.alignment.Alignment`.
+
+:mod:`sklav.alignment` (torch, numba) is imported inside the functions, so
+that ``import sklav.plotting`` stays light.
+"""
 
 import numpy as np
 
-from ..alignment.align import DEFAULT_THRESHOLD, Alignment, squared_distances
-from ._base import as_2d_float, get_axes, import_pyplot
+from ._base import as_2d_float, get_axes, get_figure, set_labels
 
 
 def _distances(x, y):
+    from ..alignment.align import Alignment, squared_distances
+
     if isinstance(x, Alignment):
         if y is not None:
             raise ValueError("Give either an Alignment or two embedded videos x and y, not both.")
@@ -47,11 +56,10 @@ def plot_distance_matrix(x, y=None, *, ax=None, cmap="viridis", colorbar=True, l
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with the matrix as ``ax.images[0]``.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from sklav.plotting import plot_distance_matrix
@@ -64,8 +72,7 @@ def plot_distance_matrix(x, y=None, *, ax=None, cmap="viridis", colorbar=True, l
     D = _distances(x, y)
     ax = get_axes(ax)
     image = ax.imshow(D, cmap=cmap, origin="upper", aspect="auto", interpolation="nearest")
-    ax.set_xlabel(f"frame of {labels[1]}")
-    ax.set_ylabel(f"frame of {labels[0]}")
+    set_labels(ax, xlabel=f"frame of {labels[1]}", ylabel=f"frame of {labels[0]}")
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label="squared distance")
     return ax
@@ -87,11 +94,10 @@ def plot_alignment_path(path, *, ax=None, **plot_kwargs):
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with the path as its last line.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from sklav.alignment import align
@@ -104,6 +110,8 @@ def plot_alignment_path(path, *, ax=None, **plot_kwargs):
     >>> len(ax.lines[0].get_xdata()) == len(result.path)
     True
     """
+    from ..alignment.align import Alignment
+
     if isinstance(path, Alignment):
         path = path.path
     path = np.asarray(path)
@@ -136,11 +144,10 @@ def plot_deviation(deviation, *, threshold="auto", ax=None, label=None, **plot_k
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with the curve, the threshold and the flagged frames.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklav.plotting import plot_deviation
     >>> fig, ax = plt.subplots()
@@ -148,6 +155,8 @@ def plot_deviation(deviation, *, threshold="auto", ax=None, label=None, **plot_k
     >>> len(ax.patches)  # one shaded run of flagged frames
     1
     """
+    from ..alignment.align import DEFAULT_THRESHOLD, Alignment
+
     if isinstance(deviation, Alignment):
         if threshold == "auto":
             threshold = deviation.threshold
@@ -167,11 +176,7 @@ def plot_deviation(deviation, *, threshold="auto", ax=None, label=None, **plot_k
             ax.axvspan(start - 0.5, stop - 0.5, color="tab:red", alpha=0.2, linewidth=0)
         if flagged.any():
             ax.plot(frames[flagged], deviation[flagged], "o", color="tab:red", markersize=3)
-    ax.set_xlabel("frame")
-    ax.set_ylabel("deviation")
-    if label is not None:
-        ax.legend()
-    return ax
+    return set_labels(ax, xlabel="frame", ylabel="deviation", legend=label is not None)
 
 
 def _runs(mask):
@@ -207,8 +212,6 @@ def plot_alignment(alignment, *, threshold="auto", labels=("a", "b"), fig=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from sklav.alignment import align
@@ -219,24 +222,25 @@ def plot_alignment(alignment, *, threshold="auto", labels=("a", "b"), fig=None):
     3
     >>> plt.close("all")
     """
+    from ..alignment.align import Alignment
+
     if not isinstance(alignment, Alignment):
         raise TypeError(
             f"plot_alignment takes an Alignment (from sklav.alignment.align), got "
             f"{type(alignment).__name__}."
         )
-    plt = import_pyplot()
-    if fig is None:
-        fig = plt.figure(figsize=(10, 4), layout="constrained")
-    else:
-        fig.clear()
+    fig = get_figure(fig, figsize=(10, 4))
     matrix_ax, deviation_ax = fig.subplots(1, 2, width_ratios=(1, 1.3))
     plot_distance_matrix(alignment, ax=matrix_ax, labels=labels)
     n, m = alignment.shape
     if n > 1 and m > 1 and alignment.soft.max() > 0.5:
         matrix_ax.contour(alignment.soft, levels=[0.5], colors="tab:red", linewidths=1)
     plot_alignment_path(alignment, ax=matrix_ax, label="DTW path")
-    matrix_ax.set_title("distances, DTW path, soft alignment")
+    set_labels(matrix_ax, title="distances, DTW path, soft alignment")
     plot_deviation(alignment, threshold=threshold, ax=deviation_ax)
-    deviation_ax.set_xlabel(f"frame of {labels[1]}")
-    deviation_ax.set_title(f"deviation of {labels[1]} from {labels[0]}")
+    set_labels(
+        deviation_ax,
+        xlabel=f"frame of {labels[1]}",
+        title=f"deviation of {labels[1]} from {labels[0]}",
+    )
     return fig

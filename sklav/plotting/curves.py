@@ -1,33 +1,51 @@
-"""Few-shot curves: phase classification accuracy against labelled videos."""
+"""Few-shot curves: phase classification accuracy against labelled videos.
 
-from ._base import get_axes
+- :func:`plot_few_shot_curves`: one or several tables of
+  :func:`sklav.evaluation.few_shot_scores`, one curve each.
+"""
+
+from ._base import get_axes, set_labels
+
+
+def _plot_curve(ax, table, label, **errorbar_kwargs):
+    """One few-shot table as an errorbar curve, by increasing ``n_labelled``."""
+    rows = sorted(table, key=lambda row: row["n_labelled"])
+    errorbar_kwargs.setdefault("marker", "o")
+    errorbar_kwargs.setdefault("capsize", 3)
+    ax.errorbar(
+        [row["n_labelled"] for row in rows],
+        [row["mean"] for row in rows],
+        yerr=[row["std"] for row in rows],
+        label=label,
+        **errorbar_kwargs,
+    )
 
 
 def plot_few_shot_curves(tables, *, ax=None, **errorbar_kwargs):
     """Few-shot accuracy (mean +- std over episodes) of one or several embeddings.
 
+    Each table is drawn as one curve: the mean accuracy against the number
+    of labelled training videos, with the standard deviation as error bars.
+
     Parameters
     ----------
     tables : ScoreTable or dict of {str: ScoreTable}
         Results of :func:`sklav.evaluation.few_shot_scores`; a dict draws one
-        labelled curve per entry (e.g. ``{"LAV": ..., "raw poses": ...}``).
+        labelled curve per entry (e.g. ``{"LAV": ..., "raw poses": ...}``),
+        with a legend; a single table draws one unlabelled curve.
     ax : matplotlib Axes, optional
         Default: the current axes.
     **errorbar_kwargs
-        Passed to every :meth:`matplotlib.axes.Axes.errorbar` call.
+        Passed to every :meth:`matplotlib.axes.Axes.errorbar` call (default:
+        ``marker='o'``, ``capsize=3``).
 
     Returns
     -------
     ax : matplotlib Axes
-
-    See Also
-    --------
-    sklav.evaluation.plot_few_shot : one curve.
+        The axes, with one errorbar curve per table.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklav.evaluation import ScoreTable
     >>> from sklav.plotting import plot_few_shot_curves
@@ -39,15 +57,20 @@ def plot_few_shot_curves(tables, *, ax=None, **errorbar_kwargs):
     ...                           ax=ax)
     >>> [text.get_text() for text in ax.get_legend().get_texts()]
     ['LAV', 'raw']
+    >>> ax.get_xlabel()
+    'labelled training videos'
     """
-    from ..evaluation import plot_few_shot
-
     if not isinstance(tables, dict):
         tables = {None: tables}
     if not tables:
         raise ValueError("tables is empty; give a ScoreTable or a dict of them.")
     ax = get_axes(ax)
     for label, table in tables.items():
-        plot_few_shot(table, ax=ax, label=label, **errorbar_kwargs)
-    ax.set_title("few-shot phase classification")
-    return ax
+        _plot_curve(ax, table, label, **errorbar_kwargs)
+    return set_labels(
+        ax,
+        xlabel="labelled training videos",
+        ylabel="phase classification accuracy",
+        title="few-shot phase classification",
+        legend=any(label is not None for label in tables),
+    )

@@ -1,12 +1,16 @@
-"""Penn Action skeletons, and frame retrieval results drawn as poses."""
+"""Penn Action skeletons, and frame retrieval results drawn as poses.
 
-import numbers
+- :func:`plot_pose`: one 2D pose as a skeleton (:data:`PENN_ACTION_EDGES`).
+- :func:`plot_retrieval`: a query frame and its nearest frames in other
+  videos (found by :func:`sklav.metrics.nearest_frames`), drawn as poses.
+
+Imports neither torch nor numba.
+"""
 
 import numpy as np
 
-from ..alignment.align import squared_distances
-from ..utils import check_videos
-from ._base import get_axes, import_pyplot
+from ..metrics import nearest_frames
+from ._base import get_axes, get_figure, set_labels
 
 #: Bones of Penn Action's 13 joints (head, shoulders, elbows, wrists, hips,
 #: knees, ankles; left before right), as pairs of joint indices.
@@ -53,11 +57,10 @@ def plot_pose(pose, *, ax=None, edges=PENN_ACTION_EDGES, visibility="auto", colo
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with the skeleton; the y axis points down.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklav.datasets import load_penn_action
     >>> from sklav.plotting import plot_pose
@@ -78,63 +81,14 @@ def plot_pose(pose, *, ax=None, edges=PENN_ACTION_EDGES, visibility="auto", colo
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xticks([])
     ax.set_yticks([])
-    if title is not None:
-        ax.set_title(title, fontsize="small")
-    return ax
-
-
-def nearest_frames(embeddings, video, frame, k=5):
-    """The ``k`` frames of the *other* videos nearest to one query frame.
-
-    The retrieval of :func:`sklav.metrics.frame_retrieval_ap`: squared
-    Euclidean distance, the query's own video left out of the support set.
-
-    Parameters
-    ----------
-    embeddings : list of array-like of shape (T_i, D)
-        Per-frame embeddings, one array per video.
-    video, frame : int
-        The query: frame ``frame`` of video ``video``.
-    k : int, default=5
-
-    Returns
-    -------
-    neighbours : list of (int, int, float)
-        ``(video, frame, squared distance)``, nearest first.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklav.plotting import nearest_frames
-    >>> X = [np.array([[0.0], [1.0]]), np.array([[0.9], [3.0]]), np.array([[0.2]])]
-    >>> [(v, t) for v, t, _ in nearest_frames(X, video=0, frame=0, k=2)]
-    [(2, 0), (1, 0)]
-    """
-    videos = check_videos(embeddings, name="embeddings", min_videos=2, frame_ndim=1)
-    for name, value, size in (("video", video, len(videos)), ("frame", frame, None)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer, got {value!r}.")
-    if not 0 <= video < len(videos):
-        raise ValueError(f"video={video} is out of range for {len(videos)} videos.")
-    if not 0 <= frame < len(videos[video]):
-        raise ValueError(f"frame={frame} is out of range for video {video} of {len(videos[video])} frames.")
-    support = [v for v in range(len(videos)) if v != video]
-    owners = np.concatenate([np.full(len(videos[v]), v) for v in support])
-    frames = np.concatenate([np.arange(len(videos[v])) for v in support])
-    stacked = np.concatenate([np.asarray(videos[v], dtype=np.float64) for v in support])
-    if not 1 <= k <= len(stacked):
-        raise ValueError(f"k={k} must lie in [1, {len(stacked)}] (the support set's frames).")
-    query = np.asarray(videos[video][frame], dtype=np.float64)[None]
-    distances = squared_distances(query, stacked)[0]
-    order = np.argsort(distances, kind="stable")[:k]
-    return [(int(owners[i]), int(frames[i]), float(distances[i])) for i in order]
+    return set_labels(ax, title=title, fontsize="small")
 
 
 def plot_retrieval(embeddings, poses, video, frame, *, k=5, labels=None, fig=None):
     """A query frame and its ``k`` nearest frames in other videos, drawn as poses.
 
-    Frames are retrieved by :func:`nearest_frames` on ``embeddings`` and
-    drawn from ``poses``. With ``labels``, each retrieved pose is green when
+    Frames are retrieved by :func:`sklav.metrics.nearest_frames` on
+    ``embeddings`` and drawn from ``poses``. With ``labels``, each retrieved pose is green when
     its phase matches the query's (a hit for AP@K) and red otherwise.
 
     Parameters
@@ -158,8 +112,6 @@ def plot_retrieval(embeddings, poses, video, frame, *, k=5, labels=None, fig=Non
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklav.datasets import load_penn_action
     >>> from sklav.plotting import plot_retrieval
@@ -171,14 +123,10 @@ def plot_retrieval(embeddings, poses, video, frame, *, k=5, labels=None, fig=Non
     4
     >>> plt.close("all")
     """
-    plt = import_pyplot()
     if len(poses) != len(embeddings):
         raise ValueError(f"poses has {len(poses)} videos but embeddings has {len(embeddings)}.")
     neighbours = nearest_frames(embeddings, video, frame, k=k)
-    if fig is None:
-        fig = plt.figure(figsize=(1.8 * (k + 1), 2.6), layout="constrained")
-    else:
-        fig.clear()
+    fig = get_figure(fig, figsize=(1.8 * (k + 1), 2.6))
     axes = fig.subplots(1, k + 1, squeeze=False)[0]
     query_label = None if labels is None else labels[video][frame]
     title = f"query\nvideo {video}, frame {frame}"

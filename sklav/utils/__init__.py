@@ -1,5 +1,31 @@
-"""Shared helpers: input validation for ragged lists of videos."""
+"""Shared helpers: validation of ragged lists of videos, and embedding them.
 
-from .validation import check_frame_labels, check_videos
+- :mod:`sklav.utils.validation`: :func:`check_videos`, :func:`check_embeddings`,
+  :func:`check_frame_labels`, :func:`check_label_list`, :func:`check_metric`,
+  :func:`check_positive_int`.
+- :mod:`sklav.utils.embedding`: :func:`embed`, per-frame embeddings of videos
+  from an encoder (or of videos already embedded).
+- :mod:`sklav.utils.estimator_checks`: checks for video transformers.
 
-__all__ = ["check_videos", "check_frame_labels"]
+Nothing here imports torch.
+"""
+
+from .embedding import embed
+from .validation import (
+    check_embeddings,
+    check_frame_labels,
+    check_label_list,
+    check_metric,
+    check_positive_int,
+    check_videos,
+)
+
+__all__ = [
+    "check_videos",
+    "check_embeddings",
+    "check_frame_labels",
+    "check_label_list",
+    "check_metric",
+    "check_positive_int",
+    "embed",
+]

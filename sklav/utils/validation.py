@@ -1,4 +1,10 @@
-"""Validation of ragged video inputs.
+"""Validation of ragged video inputs: videos, embeddings, labels and parameters.
+
+- :func:`check_videos`, :func:`check_embeddings`: lists of videos, of
+  per-frame embeddings ``(T_i, D)``.
+- :func:`check_frame_labels`, :func:`check_label_list`: per-frame labels,
+  with or without their videos.
+- :func:`check_metric`, :func:`check_positive_int`: metric and count parameters.
 
 A *video* is an array whose first axis is time: ``(T, H, W, 3)`` RGB frames,
 ``(T, J, C)`` poses or ``(T, D)`` features. A collection of videos is a list,
@@ -9,6 +15,7 @@ their lengths ``T`` may differ, their per-frame shapes may not.
 import numbers
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 
 def _to_numpy(video):
@@ -179,5 +186,156 @@ def check_frame_labels(y, videos, *, name="y", videos_name="X"):
             raise ValueError(
                 f"{name}[{i}] has {len(lab)} labels but {videos_name}[{i}] has {len(video)} frames."
             )
+        labels.append(lab)
+    return labels
+
+
+def check_embeddings(embeddings, *, name="embeddings", min_videos=1, n_features=None):
+    """Validate a list of per-frame embeddings ``(T_i, D)`` as float64 arrays.
+
+    :func:`check_videos` with one per-frame axis, cast to float64.
+
+    Parameters
+    ----------
+    embeddings : list of array-like of shape (T_i, D)
+        One array per video.
+    name : str, default="embeddings"
+        Name used in error messages.
+    min_videos : int, default=1
+        Fewest videos accepted.
+    n_features : int, optional
+        The required ``D`` (e.g. the one seen in ``fit``).
+
+    Returns
+    -------
+    embeddings : list of ndarray of shape (T_i, D), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.utils import check_embeddings
+    >>> [e.dtype for e in check_embeddings([np.zeros((4, 2), dtype=np.float32)])]
+    [dtype('float64')]
+    """
+    return check_videos(
+        embeddings,
+        name=name,
+        min_videos=min_videos,
+        frame_ndim=1,
+        frame_shape=None if n_features is None else (n_features,),
+        dtype=np.float64,
+    )
+
+
+# cdist metrics whose default parameters are estimated from the compared arrays.
+_DATA_DEPENDENT_METRICS = ("seuclidean", "mahalanobis")
+
+
+def check_metric(metric):
+    """Accept a :func:`scipy.spatial.distance.cdist` metric name or a callable.
+
+    Metrics that estimate their scaling from the data (``'seuclidean'``,
+    ``'mahalanobis'``) are refused: the neighbour search computes distances
+    in blocks, and each block would be scaled differently.
+
+    Parameters
+    ----------
+    metric : str or callable
+
+    Returns
+    -------
+    metric : str or callable
+        ``metric`` itself.
+
+    Examples
+    --------
+    >>> from sklav.utils import check_metric
+    >>> check_metric("cosine")
+    'cosine'
+    >>> check_metric("no-such-metric")
+    Traceback (most recent call last):
+    ...
+    ValueError: metric='no-such-metric' is not a metric known to scipy.spatial.distance.cdist.
+    """
+    if callable(metric):
+        return metric
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string or a callable, got {type(metric).__name__}.")
+    if metric in _DATA_DEPENDENT_METRICS:
+        raise ValueError(
+            f"metric={metric!r} estimates its scaling from the data it is given, which "
+            "would differ between blocks of frames; standardise or whiten the embeddings "
+            "and use 'sqeuclidean', or pass a callable."
+        )
+    try:
+        cdist(np.zeros((1, 1)), np.ones((1, 1)), metric=metric)
+    except ValueError as exc:
+        raise ValueError(
+            f"metric={metric!r} is not a metric known to scipy.spatial.distance.cdist."
+        ) from exc
+    return metric
+
+
+def check_positive_int(value, name):
+    """``value`` as an int if it is a positive integer (bools are refused).
+
+    Examples
+    --------
+    >>> from sklav.utils import check_positive_int
+    >>> check_positive_int(3, "k")
+    3
+    >>> check_positive_int(0, "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be a positive integer, got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_label_list(y, name="y"):
+    """Validate a list of 1-D per-frame label arrays (at least one, none empty).
+
+    Unlike :func:`check_frame_labels`, no videos are needed: the labels are
+    checked on their own (e.g. true against predicted labels).
+
+    Parameters
+    ----------
+    y : list of array-like of shape (T_i,)
+        Per-frame labels, one array per video.
+    name : str, default="y"
+        Name used in error messages.
+
+    Returns
+    -------
+    labels : list of ndarray of shape (T_i,)
+
+    Examples
+    --------
+    >>> from sklav.utils import check_label_list
+    >>> check_label_list([[0, 1], [1]])
+    [array([0, 1]), array([1])]
+    """
+    if isinstance(y, np.ndarray) and y.dtype != object:
+        if y.ndim == 1:
+            raise ValueError(
+                f"{name} is a single 1-D array; pass a list of per-frame label arrays, "
+                f"e.g. [{name}] for one video."
+            )
+        y = list(y)
+    if not isinstance(y, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be a list of per-frame label arrays, got {type(y).__name__}.")
+    if len(y) == 0:
+        raise ValueError(f"{name} is empty; at least one video is required.")
+    labels = []
+    for i, lab in enumerate(y):
+        lab = np.asarray(lab)
+        if lab.ndim != 1:
+            raise ValueError(
+                f"{name}[{i}] must be 1-D (one label per frame), got shape {lab.shape}."
+            )
+        if len(lab) == 0:
+            raise ValueError(f"{name}[{i}] is empty; every video needs at least one frame.")
         labels.append(lab)
     return labels
