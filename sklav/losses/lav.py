@@ -1,9 +1,8 @@
 """The LAV objective (paper Eq. 8): Soft-DTW between two embedded videos plus
 a temporal regularizer on each."""
 
-import torch
-
-from ..alignment.softdtw import _check_gamma, _check_lengths, _check_tensor, soft_dtw
+from ..alignment import soft_dtw
+from ..utils.tensors import check_gamma, check_lengths, check_tensor
 from .regularizers import REGULARIZERS, idm
 
 __all__ = ["lav_loss"]
@@ -76,14 +75,15 @@ def lav_loss(
         raise ValueError(f"alignment must be 'softdtw' or None, got {alignment!r}.")
     if alignment is None and regularizer is None:
         raise ValueError("lav_loss needs an alignment term or a regularizer; both are None.")
-    _check_gamma(gamma)
+    check_gamma(gamma)
     if not alpha >= 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}.")
-    _check_tensor(x, "x", 3)
-    _check_tensor(y, "y", 3)
+    check_tensor(x, "x", 3)
+    check_tensor(y, "y", 3)
     B = x.shape[0]
-    nx = _check_lengths(x_lengths, B, x.shape[1], "x_lengths").to(x.device)
-    ny = _check_lengths(y_lengths, B, y.shape[1], "y_lengths").to(x.device)
+    # int64 CPU tensors; the regularizers move them to the device for their masks
+    nx = check_lengths(x_lengths, B, x.shape[1], "x_lengths")
+    ny = check_lengths(y_lengths, B, y.shape[1], "y_lengths")
     total = x.new_zeros(B)
     if alignment == "softdtw":
         total = total + soft_dtw(x, y, gamma, nx, ny)
@@ -92,5 +92,5 @@ def lav_loss(
             _regularize(regularizer, x, x_t, nx, sigma, margin)
             + _regularize(regularizer, y, y_t, ny, sigma, margin)
         )
-    frames = (nx + ny).to(x.dtype) / 2.0
+    frames = (nx + ny).to(x.device, x.dtype) / 2.0
     return (total / frames).mean()

@@ -23,16 +23,16 @@ official code does, so the loss is per frame and its scale does not grow with
 
 import torch
 
-from ..alignment.softdtw import _check_lengths, _check_tensor
+from ..utils.tensors import check_lengths, check_tensor
 
 __all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS"]
 
 
 def _frame_mask_and_times(emb, t, lengths):
     """Validated (B, n) validity mask and float timestamps."""
-    _check_tensor(emb, "emb", 3)
+    check_tensor(emb, "emb", 3)
     B, n, _ = emb.shape
-    lengths = _check_lengths(lengths, B, n, "lengths").to(emb.device)
+    lengths = check_lengths(lengths, B, n, "lengths").to(emb.device)
     mask = torch.arange(n, device=emb.device)[None, :] < lengths[:, None]
     if t is None:
         t = torch.arange(n, device=emb.device, dtype=emb.dtype).expand(B, n)

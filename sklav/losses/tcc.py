@@ -17,6 +17,8 @@ import numbers
 
 import torch
 
+from ..utils.tensors import check_lengths, check_pair, check_timestamps
+
 __all__ = ["tcc_loss"]
 
 _SIMILARITIES = ("l2", "cosine")
@@ -27,57 +29,10 @@ _LOSS_TYPES = ("regression_mse", "regression_mse_var")
 # input checks
 
 
-def _check_embeddings(x, y):
-    for name, value in (("x", x), ("y", y)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
-        if not value.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}.")
-        if value.dim() != 3:
-            raise ValueError(
-                f"{name} must have shape (batch, frames, features), got {tuple(value.shape)}."
-            )
-        if value.shape[0] == 0 or value.shape[1] == 0 or value.shape[2] == 0:
-            raise ValueError(f"{name} is empty (shape {tuple(value.shape)}).")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y hold {x.shape[0]} and {y.shape[0]} sequences; one pair each.")
-    if x.shape[2] != y.shape[2]:
-        raise ValueError(
-            f"x and y have {x.shape[2]} and {y.shape[2]} features per frame; they must match."
-        )
-    if x.device != y.device:
-        raise ValueError(f"x is on {x.device} but y is on {y.device}.")
+def _promote(x, y):
+    """``x`` and ``y`` in their common floating dtype."""
     dtype = torch.promote_types(x.dtype, y.dtype)
     return x.to(dtype), y.to(dtype)
-
-
-def _check_lengths(lengths, batch, size, name, device):
-    """Valid lengths as an int64 tensor on ``device``; all ``size`` when None."""
-    if lengths is None:
-        return torch.full((batch,), size, dtype=torch.int64, device=device)
-    lengths = torch.as_tensor(lengths)
-    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integers, got {lengths.dtype}.")
-    if lengths.shape != (batch,):
-        raise ValueError(f"{name} must have shape ({batch},), got {tuple(lengths.shape)}.")
-    lengths = lengths.to(device=device, dtype=torch.int64)
-    if bool(((lengths < 1) | (lengths > size)).any()):
-        raise ValueError(f"{name} has entries outside [1, {size}], the frames of each sequence.")
-    return lengths
-
-
-def _check_timestamps(times, batch, size, name, dtype, device):
-    """Timestamps ``(batch, size)``; frame positions when None. No gradient."""
-    if times is None:
-        return torch.arange(size, dtype=dtype, device=device).expand(batch, size)
-    if isinstance(times, torch.Tensor):
-        times = times.detach()
-    times = torch.as_tensor(times, device=device)
-    if times.is_complex() or times.dtype == torch.bool:
-        raise TypeError(f"{name} must hold real numbers, got {times.dtype}.")
-    if times.shape != (batch, size):
-        raise ValueError(f"{name} must have shape ({batch}, {size}), got {tuple(times.shape)}.")
-    return times.to(dtype)
 
 
 def _check_positive(value, name, allow_zero=False):
@@ -209,7 +164,9 @@ def tcc_loss(
     >>> round(tcc_loss(x, collapsed, loss_type="regression_mse").item(), 4)
     0.0781
     """
-    x, y = _check_embeddings(x, y)
+    # Padded frames may hold anything, NaN included: no finiteness check.
+    check_pair(x, y, finite=False)
+    x, y = _promote(x, y)
     temperature = _check_positive(temperature, "temperature")
     variance_lambda = _check_positive(variance_lambda, "variance_lambda", allow_zero=True)
     _check_choice(similarity, "similarity", _SIMILARITIES)
@@ -219,10 +176,10 @@ def tcc_loss(
 
     batch, n, _ = x.shape
     m = y.shape[1]
-    x_lengths = _check_lengths(x_lengths, batch, n, "x_lengths", x.device)
-    y_lengths = _check_lengths(y_lengths, batch, m, "y_lengths", x.device)
-    x_t = _check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
-    y_t = _check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
+    x_lengths = check_lengths(x_lengths, batch, n, "x_lengths").to(x.device)
+    y_lengths = check_lengths(y_lengths, batch, m, "y_lengths").to(x.device)
+    x_t = check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
+    y_t = check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
 
     x_mask = torch.arange(n, device=x.device) < x_lengths.unsqueeze(1)
     y_mask = torch.arange(m, device=x.device) < y_lengths.unsqueeze(1)
