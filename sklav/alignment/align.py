@@ -5,7 +5,9 @@
 - :class:`Aligner`: fitted once on a reference and other normal executions of
   the same activity, it aligns new videos to the reference and flags their
   deviating frames (LAV's motivation: spotting anomalies in repeated work).
-- :func:`dtw_path`: exact dynamic time warping with backtracking.
+- :func:`dtw_path`: exact dynamic time warping with backtracking (defined in
+  :mod:`sklav.alignment.dtw`; the deviation scores are computed in
+  ``_deviation``).
 
 Definitions. ``A`` (``n`` frames) is the embedded reference, ``B`` (``m``
 frames) the embedded video, ``D[i, j] = ||A_i - B_j||^2``:
@@ -31,98 +33,17 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from numba import njit
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import embed
-from .softdtw import soft_alignment
+from ._deviation import _Normals
+
+# Re-exported: sklav.plotting and older imports still take these names from here.
+from ._deviation import DEFAULT_THRESHOLD, MAD_TO_STD  # noqa: F401
+from .dtw import dtw_path, squared_distances  # noqa: F401
 
 __all__ = ["align", "Aligner", "Alignment", "dtw_path"]
-
-#: Turns a median absolute deviation into a standard deviation (normal data).
-MAD_TO_STD = 1.4826
-#: Flagging threshold on ``deviation`` when no calibration video sets one.
-DEFAULT_THRESHOLD = 3.0
-
-
-# --------------------------------------------------------------------------
-# exact DTW
-
-
-@njit(cache=True)
-def _dtw_accumulate(D):
-    n, m = D.shape
-    R = np.full((n + 1, m + 1), np.inf)
-    R[0, 0] = 0.0
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            best = R[i - 1, j - 1]
-            if R[i - 1, j] < best:
-                best = R[i - 1, j]
-            if R[i, j - 1] < best:
-                best = R[i, j - 1]
-            R[i, j] = D[i - 1, j - 1] + best
-    return R
-
-
-@njit(cache=True)
-def _dtw_backtrack(R):
-    n, m = R.shape[0] - 1, R.shape[1] - 1
-    path = np.empty((n + m, 2), dtype=np.int64)
-    i, j, k = n, m, 0
-    while True:
-        path[k, 0] = i - 1
-        path[k, 1] = j - 1
-        k += 1
-        if i == 1 and j == 1:
-            break
-        # the diagonal wins ties, then the step in a, then the step in b
-        diagonal, up, left = R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]
-        if diagonal <= up and diagonal <= left:
-            i, j = i - 1, j - 1
-        elif up <= left:
-            i -= 1
-        else:
-            j -= 1
-    return path[:k][::-1].copy()
-
-
-def dtw_path(cost):
-    """Exact DTW: the least-cost monotone alignment path of a cost matrix.
-
-    Parameters
-    ----------
-    cost : array-like of shape (n, m)
-        ``cost[i, j]`` of matching frame ``i`` of the first sequence with
-        frame ``j`` of the second; finite.
-
-    Returns
-    -------
-    path : ndarray of shape (L, 2), int64
-        Pairs ``(i, j)`` from ``(0, 0)`` to ``(n - 1, m - 1)``, each step
-        ``(1, 1)``, ``(1, 0)`` or ``(0, 1)``; ``max(n, m) <= L <= n + m - 1``.
-        On ties the backtracking prefers the diagonal step.
-    total : float
-        ``sum(cost[i, j] for (i, j) in path)``, the DTW discrepancy.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklav.alignment import dtw_path
-    >>> x, y = np.array([0.0, 1.0, 2.0]), np.array([0.0, 0.0, 1.0, 2.0])
-    >>> path, total = dtw_path((x[:, None] - y[None, :]) ** 2)
-    >>> path.tolist(), total
-    ([[0, 0], [0, 1], [1, 2], [2, 3]], 0.0)
-    """
-    cost = np.asarray(cost, dtype=np.float64)
-    if cost.ndim != 2 or cost.size == 0:
-        raise ValueError(f"cost must be a non-empty 2-D array, got shape {cost.shape}.")
-    if not np.isfinite(cost).all():
-        raise ValueError("cost contains NaN or inf.")
-    R = _dtw_accumulate(np.ascontiguousarray(cost))
-    return _dtw_backtrack(R), float(R[-1, -1])
 
 
 # --------------------------------------------------------------------------
@@ -224,102 +145,6 @@ def _check_contamination(contamination):
     return float(contamination)
 
 
-def squared_distances(x, y):
-    """``D[i, j] = ||x_i - y_j||^2`` of ``(n, d)`` and ``(m, d)`` arrays, float64.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklav.alignment.align import squared_distances
-    >>> squared_distances(np.zeros((1, 2)), np.ones((2, 2)))
-    array([[2., 2.]])
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    D = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * x @ y.T
-    return np.maximum(D, 0.0)
-
-
-def _hard_alignment(D):
-    """Path (L, 2), index_map (m,), per-frame cost (m,), total cost."""
-    path, total = dtw_path(D)
-    costs = D[path[:, 0], path[:, 1]]
-    order = np.lexsort((costs, path[:, 1]))  # by frame of b, then by cost
-    _, first = np.unique(path[order, 1], return_index=True)
-    best = order[first]
-    return path, path[best, 0], costs[best], total
-
-
-def _frame_costs(A, B):
-    """``cost`` of every frame of ``B`` aligned to ``A``."""
-    return _hard_alignment(squared_distances(A, B))[2]
-
-
-def _nearest_normal_costs(B, normals):
-    """``normal_cost``: per frame of ``B``, the least ``cost`` over ``normals``."""
-    return np.min([_frame_costs(A, B) for A in normals], axis=0)
-
-
-def _robust_z(values, reference):
-    """``(values - median) / (1.4826 * MAD)`` of ``reference``; location, scale."""
-    location = float(np.median(reference))
-    scale = MAD_TO_STD * float(np.median(np.abs(reference - location)))
-    if not scale > 0:  # over half the reference costs are equal
-        scale = float(np.mean(np.abs(reference - location))) or float(np.mean(reference)) or 1.0
-    return (values - location) / scale, location, scale
-
-
-class _Normals:
-    """The reference, the normal videos and the calibrated deviation scale."""
-
-    def __init__(self, embedded, reference, contamination):
-        self.reference = embedded[reference]
-        self.videos = embedded
-        for k, e in enumerate(embedded):
-            if e.shape[1] != self.reference.shape[1]:
-                raise ValueError(
-                    f"video {k} embeds to {e.shape[1]} features and the reference to "
-                    f"{self.reference.shape[1]}; they must agree."
-                )
-        self.costs = self.location = self.scale = None
-        self.threshold = DEFAULT_THRESHOLD
-        if len(embedded) > 1:
-            self.costs = np.concatenate([
-                _nearest_normal_costs(video, embedded[:k] + embedded[k + 1:])
-                for k, video in enumerate(embedded)
-            ])
-            z, self.location, self.scale = _robust_z(self.costs, self.costs)
-            self.threshold = float(np.quantile(z, 1.0 - contamination))
-
-    def align(self, B, gamma):
-        A = self.reference
-        if B.shape[1] != A.shape[1]:
-            raise ValueError(
-                f"the video embeds to {B.shape[1]} features and the reference to {A.shape[1]}."
-            )
-        D = squared_distances(A, B)
-        path, index_map, cost, total = _hard_alignment(D)
-        E = soft_alignment(torch.from_numpy(A), torch.from_numpy(B), gamma=gamma).numpy()
-        column = E.sum(0)
-        soft_index = (np.arange(len(A)) @ E) / np.where(column > 0, column, 1.0)
-        if self.costs is None:
-            normal_cost = cost
-            deviation = _robust_z(cost, cost)[0]
-        else:
-            normal_cost = _nearest_normal_costs(B, self.videos)
-            deviation = (normal_cost - self.location) / self.scale
-        return Alignment(
-            path=[(int(i), int(j)) for i, j in path],
-            index_map=index_map,
-            soft=E,
-            soft_index=soft_index,
-            cost=cost,
-            normal_cost=normal_cost,
-            deviation=deviation,
-            threshold=self.threshold,
-            distances=D,
-            total_cost=total,
-        )
 
 
 # --------------------------------------------------------------------------
@@ -461,7 +286,7 @@ class Aligner(BaseEstimator):
         """
         self._check_fitted()
         (B,) = embed(self.encoder, [video], name="video")
-        return self._normals.align(B, self.gamma)
+        return Alignment(**self._normals.align(B, self.gamma))
 
     def predict(self, X):
         """Matched reference frame of every frame of each video (``index_map``).
@@ -547,4 +372,4 @@ def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contaminati
     contamination = _check_contamination(contamination)
     calibration = [] if calibration is None else list(calibration)
     A, B, *others = embed(encoder, [video_a, video_b] + calibration, name="videos")
-    return _Normals([A] + others, 0, contamination).align(B, gamma)
+    return Alignment(**_Normals([A] + others, 0, contamination).align(B, gamma))

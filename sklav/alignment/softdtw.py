@@ -15,14 +15,18 @@ Precision: the cost of ``soft_dtw(x, y)`` and the whole dynamic programme are
 computed in float64 whatever the input dtype, so float32 inputs get values and
 gradients within float32 rounding of an exact float64 computation. Kernels:
 numba on the CPU (``_softdtw_numba``), Triton on CUDA (``_softdtw_triton``);
-without numba, a slower pure-torch wavefront on the CPU.
+without numba, a slower pure-torch wavefront on the CPU (``_softdtw_torch``).
+This module holds the kernel dispatch, the autograd functions and the public
+API; the input checks live in :mod:`sklav.utils.tensors`.
 """
 
-import math
 import warnings
 
-import numpy as np
 import torch
+
+from ..utils.tensors import check_gamma, check_lengths, check_pair, check_tensor
+from ._cost import squared_euclidean_cost
+from ._softdtw_torch import gram_to_sq_euclidean, torch_backward, torch_forward
 
 try:
     from . import _softdtw_numba
@@ -30,54 +34,6 @@ except ImportError:  # pragma: no cover - numba missing or broken
     _softdtw_numba = None
 
 __all__ = ["soft_dtw", "soft_dtw_from_cost", "soft_alignment", "SoftDTW"]
-
-
-# --------------------------------------------------------------------------
-# input checks
-
-
-def _check_tensor(value, name, ndim):
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}.")
-    if value.dim() != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(value.shape)}.")
-    if value.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(value.shape)}).")
-    # A finite sum proves every entry finite (inf and NaN propagate through
-    # additions), in one pass; only a non-finite sum needs the exact test.
-    if not math.isfinite(value.detach().sum()) and not torch.isfinite(value).all():
-        raise ValueError(f"{name} contains NaN or inf.")
-
-
-def _check_gamma(gamma):
-    try:
-        gamma = float(gamma)
-    except (TypeError, ValueError):
-        raise TypeError(f"gamma must be a positive float, got {gamma!r}.") from None
-    if not gamma > 0 or not np.isfinite(gamma):
-        raise ValueError(f"gamma must be a positive finite float, got {gamma}.")
-    return gamma
-
-
-def _check_lengths(lengths, batch, size, name):
-    """Per-pair lengths as an int64 CPU tensor; full length when None."""
-    if lengths is None:
-        return torch.full((batch,), size, dtype=torch.int64)
-    lengths = torch.as_tensor(lengths).detach().cpu()
-    if lengths.is_floating_point() or lengths.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integers, got {lengths.dtype}.")
-    lengths = lengths.to(torch.int64).reshape(-1).contiguous()
-    if lengths.numel() != batch:
-        raise ValueError(f"{name} has {lengths.numel()} entries for a batch of {batch}.")
-    bad = (lengths < 1) | (lengths > size)
-    if bad.any():
-        b = int(bad.nonzero()[0, 0])
-        raise ValueError(
-            f"{name}[{b}] = {int(lengths[b])} is out of range: lengths must lie in [1, {size}]."
-        )
-    return lengths
 
 
 # --------------------------------------------------------------------------
@@ -151,8 +107,8 @@ def _cpu_forward(G, nx, ny, gamma, x64=None, y64=None):
         )
         return torch.from_numpy(values), _CPUState(True, weights, shape, None)
     if x64 is not None:
-        G = _gram_to_sq_euclidean(G, x64, y64)
-    values, weights = _torch_forward(G, nx, ny, gamma)
+        G = gram_to_sq_euclidean(G, x64, y64)
+    values, weights = torch_forward(G, nx, ny, gamma)
     return values, _CPUState(False, weights, shape, None)
 
 
@@ -180,7 +136,7 @@ def _cpu_backward(state, nx, ny, scale=None, dtype=torch.float64, xy=None):
     if state.numba:
         E = _cpu_backward(state, nx, ny, scale)
     else:
-        E = _torch_backward(state.weights, nx, ny, n, m).mul_(scale[:, None, None])
+        E = torch_backward(state.weights, nx, ny, n, m).mul_(scale[:, None, None])
     if xy is None:
         return E.to(dtype)
     x, y = xy
@@ -212,65 +168,6 @@ def _kernel_backward(weights, nx, ny, scale=None, dtype=torch.float64):
             return triton.softdtw_backward_cuda(weights, nx.to(weights.device), ny.to(weights.device))
         raise RuntimeError("sklav: the Soft-DTW weights come from a GPU kernel that is gone.")
     return _cpu_backward(weights, nx, ny, scale, dtype).to(weights.device)
-
-
-# --------------------------------------------------------------------------
-# pure-torch CPU kernels (fallback without numba): the same wavefront, one
-# vector operation per anti-diagonal
-
-
-def _gram_to_sq_euclidean(gram, x64, y64):
-    sq_x = (x64 * x64).sum(-1)
-    sq_y = (y64 * y64).sum(-1)
-    return (sq_x[:, :, None] + sq_y[:, None, :]).add_(gram, alpha=-2.0).clamp_min_(0.0)
-
-
-def _torch_forward(D, nx, ny, gamma):
-    """Values (B,) and weights (B, 3, n + 2, m + 2), float64.
-
-    ``weights[b, :, i + 1, j + 1]``: soft-min weights of the diagonal, upper
-    and left predecessors of cell ``(i, j)``; zero on the border.
-    """
-    B, n, m = D.shape
-    R = torch.full((B, n + 1, m + 1), float("inf"), dtype=torch.float64)
-    R[:, 0, 0] = 0.0
-    weights = torch.zeros((B, 3, n + 2, m + 2), dtype=torch.float64)
-    R_flat, W_flat, D_flat = R.view(B, -1), weights.view(B, 3, -1), D.reshape(B, -1)
-    for k in range(n + m - 1):
-        i = torch.arange(max(0, k - m + 1), min(n - 1, k) + 1)
-        j = k - i
-        cell = (i + 1) * (m + 1) + j + 1
-        z = torch.stack((R_flat[:, cell - m - 2], R_flat[:, cell - m - 1], R_flat[:, cell - 1]), 1)
-        z = z.mul_(-1.0 / gamma)
-        lse = torch.logsumexp(z, 1)
-        R_flat[:, cell] = D_flat[:, i * m + j] - gamma * lse
-        W_flat[:, :, (i + 1) * (m + 2) + j + 1] = torch.exp(z - lse[:, None])
-    values = R[torch.arange(B), nx, ny]
-    return values, weights
-
-
-def _torch_backward(weights, nx, ny, n, m):
-    """Expected alignment (B, n, m) float64, zero outside the valid lengths."""
-    B = weights.shape[0]
-    E = torch.zeros((B, n + 2, m + 2), dtype=torch.float64)
-    E_flat, W_flat = E.view(B, -1), weights.view(B, 3, -1)
-    rows = torch.arange(n)[None, :, None]
-    cols = torch.arange(m)[None, None, :]
-    valid = ((rows < nx[:, None, None]) & (cols < ny[:, None, None])).reshape(B, -1)
-    last = ((rows == nx[:, None, None] - 1) & (cols == ny[:, None, None] - 1)).reshape(B, -1)
-    s = m + 2
-    for k in range(n + m - 2, -1, -1):
-        i = torch.arange(max(0, k - m + 1), min(n - 1, k) + 1)
-        j = k - i
-        cell = (i + 1) * s + j + 1
-        value = (
-            E_flat[:, cell + s + 1] * W_flat[:, 0, cell + s + 1]
-            + E_flat[:, cell + s] * W_flat[:, 1, cell + s]
-            + E_flat[:, cell + 1] * W_flat[:, 2, cell + 1]
-        )
-        flat = i * m + j
-        E_flat[:, cell] = torch.where(valid[:, flat], value + last[:, flat], 0.0)
-    return E[:, 1 : n + 1, 1 : m + 1].contiguous()
 
 
 # --------------------------------------------------------------------------
@@ -329,76 +226,8 @@ class _SoftDTWEuclideanCPUFunction(torch.autograd.Function):
         return grad_x, grad_y, None, None, None
 
 
-class _SquaredEuclideanFunction(torch.autograd.Function):
-    """Pairwise squared Euclidean distances, computed in float64.
-
-    Soft-DTW's soft-min divides cost differences by gamma, so a float32 cost
-    would carry its rounding error, amplified 1/gamma times, into the
-    gradient. The backward runs in the inputs' dtype: it is a plain matrix
-    product, as accurate as the inputs.
-    """
-
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        x64, y64 = x.double(), y.double()
-        sq_x = (x64 * x64).sum(-1)
-        sq_y = (y64 * y64).sum(-1)
-        cost = torch.baddbmm(sq_x[:, :, None] + sq_y[:, None, :], x64, y64.transpose(1, 2), alpha=-2.0)
-        return cost.clamp_min_(0.0)
-
-    @staticmethod
-    def backward(ctx, grad_cost):
-        x, y = ctx.saved_tensors
-        grad_cost = grad_cost.to(x.dtype)
-        grad_x = grad_y = None
-        if ctx.needs_input_grad[0]:
-            grad_x = 2.0 * (x * grad_cost.sum(2, keepdim=True) - torch.bmm(grad_cost, y))
-        if ctx.needs_input_grad[1]:
-            grad_y = 2.0 * (
-                y * grad_cost.sum(1).unsqueeze(-1) - torch.bmm(grad_cost.transpose(1, 2), x)
-            )
-        return grad_x, grad_y
-
-
-def squared_euclidean_cost(x, y):
-    """Pairwise squared Euclidean distances ``(B, n, m)`` in float64.
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (B, n, d)
-    y : torch.Tensor of shape (B, m, d)
-
-    Returns
-    -------
-    cost : torch.Tensor of shape (B, n, m), float64
-        ``cost[b, i, j] = ||x[b, i] - y[b, j]||^2``; differentiable.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sklav.alignment.softdtw import squared_euclidean_cost
-    >>> squared_euclidean_cost(torch.zeros(1, 1, 2), torch.ones(1, 2, 2))
-    tensor([[[2., 2.]]], dtype=torch.float64)
-    """
-    return _SquaredEuclideanFunction.apply(x, y)
-
-
 # --------------------------------------------------------------------------
 # public functions
-
-
-def _check_pair(x, y):
-    _check_tensor(x, "x", 3)
-    _check_tensor(y, "y", 3)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same batch size, got {x.shape[0]} and {y.shape[0]}.")
-    if x.shape[2] != y.shape[2]:
-        raise ValueError(
-            f"x and y must have the same feature size, got {x.shape[2]} and {y.shape[2]}."
-        )
-    if x.device != y.device:
-        raise ValueError(f"x and y are on different devices ({x.device} and {y.device}).")
 
 
 def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
@@ -430,11 +259,11 @@ def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
     >>> soft_dtw_from_cost(D, gamma=1e-3)  # the diagonal path costs 0
     tensor([0.])
     """
-    _check_tensor(D, "D", 3)
-    gamma = _check_gamma(gamma)
+    check_tensor(D, "D", 3)
+    gamma = check_gamma(gamma)
     B, n, m = D.shape
-    nx = _check_lengths(x_lengths, B, n, "x_lengths")
-    ny = _check_lengths(y_lengths, B, m, "y_lengths")
+    nx = check_lengths(x_lengths, B, n, "x_lengths")
+    ny = check_lengths(y_lengths, B, m, "y_lengths")
     return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny)
 
 
@@ -469,11 +298,11 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     >>> soft_dtw(x, y, gamma=1.0) < 0  # soft-min below the best path's cost
     tensor([True])
     """
-    _check_pair(x, y)
-    gamma = _check_gamma(gamma)
+    check_pair(x, y)
+    gamma = check_gamma(gamma)
     B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = _check_lengths(x_lengths, B, n, "x_lengths")
-    ny = _check_lengths(y_lengths, B, m, "y_lengths")
+    nx = check_lengths(x_lengths, B, n, "x_lengths")
+    ny = check_lengths(y_lengths, B, m, "y_lengths")
     if x.device.type == "cpu":
         return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
     values = _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny)
@@ -515,11 +344,11 @@ def soft_alignment(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
         if not (isinstance(y, torch.Tensor) and y.dim() == 2):
             raise ValueError("x is 2-D, so y must be 2-D as well.")
         x, y = x[None], y[None]
-    _check_pair(x, y)
-    gamma = _check_gamma(gamma)
+    check_pair(x, y)
+    gamma = check_gamma(gamma)
     B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = _check_lengths(x_lengths, B, n, "x_lengths")
-    ny = _check_lengths(y_lengths, B, m, "y_lengths")
+    nx = check_lengths(x_lengths, B, n, "x_lengths")
+    ny = check_lengths(y_lengths, B, m, "y_lengths")
     with torch.no_grad():
         if x.device.type == "cpu":
             x64 = x.to(torch.float64).contiguous()
@@ -552,7 +381,7 @@ class SoftDTW(torch.nn.Module):
 
     def __init__(self, gamma=0.1):
         super().__init__()
-        self.gamma = _check_gamma(gamma)
+        self.gamma = check_gamma(gamma)
 
     def forward(self, x, y, x_lengths=None, y_lengths=None):
         return soft_dtw(x, y, self.gamma, x_lengths, y_lengths)

@@ -12,10 +12,11 @@ from numbers import Real
 import torch
 from torch import nn
 
-from ..alignment.softdtw import _check_gamma, _check_lengths, _check_tensor, soft_dtw
+from ..alignment import soft_dtw
 from ..utils.param_validation import Interval, StrOptions, validate_params
-from .regularizers import MARGIN, REGULARIZERS, SIGMA, idm
-from .tcc import TCC_DEFAULTS, tcc_loss
+from ..utils.tensors import check_lengths, check_tensor
+from .regularizers import MARGIN, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, idm
+from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss
 
 __all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA"]
 
@@ -26,8 +27,7 @@ ALPHA = 0.5
 LAV_CONSTRAINTS = {
     "gamma": [Interval(Real, 0, None, closed="neither")],
     "alpha": [Interval(Real, 0, None, closed="left")],
-    "sigma": [Interval(Real, 0, None, closed="left")],
-    "margin": [Interval(Real, 0, None, closed="neither")],
+    **WINDOW_CONSTRAINTS,
     "regularizer": [StrOptions(set(k for k in REGULARIZERS if k)), None],
     "alignment": [StrOptions({"softdtw"}), None],
 }
@@ -111,11 +111,12 @@ def _check_terms(regularizer, alignment, tcc_weight=0.0):
 
 def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
               regularizer, alignment):
-    _check_tensor(x, "x", 3)
-    _check_tensor(y, "y", 3)
+    check_tensor(x, "x", 3)
+    check_tensor(y, "y", 3)
     B = x.shape[0]
-    nx = _check_lengths(x_lengths, B, x.shape[1], "x_lengths").to(x.device)
-    ny = _check_lengths(y_lengths, B, y.shape[1], "y_lengths").to(x.device)
+    # int64 CPU tensors; the regularizers move them to the device for their masks
+    nx = check_lengths(x_lengths, B, x.shape[1], "x_lengths")
+    ny = check_lengths(y_lengths, B, y.shape[1], "y_lengths")
     total = x.new_zeros(B)
     if alignment == "softdtw":
         total = total + soft_dtw(x, y, gamma, nx, ny)
@@ -124,17 +125,13 @@ def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
             _regularize(regularizer, x, x_t, nx, sigma, margin)
             + _regularize(regularizer, y, y_t, ny, sigma, margin)
         )
-    frames = (nx + ny).to(x.dtype) / 2.0
+    frames = (nx + ny).to(x.device, x.dtype) / 2.0
     return (total / frames).mean()
 
 
 _TCC_CONSTRAINTS = {
     "tcc_weight": [Interval(Real, 0, None, closed="left")],
-    "tcc_temperature": [Interval(Real, 0, None, closed="neither")],
-    "tcc_variance_lambda": [Interval(Real, 0, None, closed="left")],
-    "tcc_similarity": [StrOptions({"l2", "cosine"})],
-    "tcc_normalize_indices": ["boolean"],
-    "tcc_loss_type": [StrOptions({"regression_mse_var", "regression_mse"})],
+    **{f"tcc_{name}": constraint for name, constraint in TCC_CONSTRAINTS.items()},
 }
 
 

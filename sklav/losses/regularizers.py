@@ -21,9 +21,12 @@ official code does, so the loss is per frame and its scale does not grow with
 ``num_frames``.
 """
 
+from numbers import Real
+
 import torch
 
-from ..alignment.softdtw import _check_lengths, _check_tensor
+from ..utils.param_validation import Interval, validate_params
+from ..utils.tensors import check_lengths, check_tensor
 
 __all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS", "SIGMA", "MARGIN"]
 
@@ -34,9 +37,9 @@ MARGIN = 2.0
 
 def _frame_mask_and_times(emb, t, lengths):
     """Validated (B, n) validity mask and float timestamps."""
-    _check_tensor(emb, "emb", 3)
+    check_tensor(emb, "emb", 3)
     B, n, _ = emb.shape
-    lengths = _check_lengths(lengths, B, n, "lengths").to(emb.device)
+    lengths = check_lengths(lengths, B, n, "lengths").to(emb.device)
     mask = torch.arange(n, device=emb.device)[None, :] < lengths[:, None]
     if t is None:
         t = torch.arange(n, device=emb.device, dtype=emb.dtype).expand(B, n)
@@ -60,11 +63,14 @@ def _pairwise_terms(emb, t, lengths):
     return D, gap, pair_mask
 
 
-def _check_sigma_margin(sigma, margin):
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0, got {sigma}.")
-    if not margin > 0:
-        raise ValueError(f"margin must be > 0, got {margin}.")
+WINDOW_CONSTRAINTS = {
+    "sigma": [Interval(Real, 0, None, closed="left")],
+    "margin": [Interval(Real, 0, None, closed="neither")],
+}
+
+
+def _check_sigma_margin(sigma, margin, caller):
+    validate_params(WINDOW_CONSTRAINTS, dict(sigma=sigma, margin=margin), caller)
 
 
 def idm(emb, t=None, lengths=None):
@@ -126,7 +132,7 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     >>> sfa(emb, sigma=1.0, margin=2.0)  # near: 2*(1 + 4); far (0, 2): 2*max(0, 2 - 9)
     tensor([10.])
     """
-    _check_sigma_margin(sigma, margin)
+    _check_sigma_margin(sigma, margin, "sfa")
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
     terms = torch.where(gap > sigma, (margin - D).clamp_min(0.0), D)
     return (terms * pair_mask).sum((1, 2))
@@ -163,7 +169,7 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     >>> contrastive_idm(emb, sigma=1.0, margin=2.0)
     tensor([11.])
     """
-    _check_sigma_margin(sigma, margin)
+    _check_sigma_margin(sigma, margin, "contrastive_idm")
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
     weight = gap * gap + 1.0
     terms = torch.where(gap > sigma, weight * (margin - D).clamp_min(0.0), D / weight)

@@ -13,9 +13,12 @@ LAV uses TCC as a baseline and as an optional extra term; :func:`tcc_loss`
 works on batches of (possibly padded) embedding pairs.
 """
 
-import numbers
+from numbers import Real
 
 import torch
+
+from ..utils.param_validation import Interval, StrOptions, validate_params
+from ..utils.tensors import check_lengths, check_pair, check_timestamps
 
 __all__ = ["tcc_loss", "TCC_DEFAULTS"]
 
@@ -28,80 +31,23 @@ TCC_DEFAULTS = dict(
     loss_type="regression_mse_var",
 )
 
-_SIMILARITIES = ("l2", "cosine")
-_LOSS_TYPES = ("regression_mse", "regression_mse_var")
+TCC_CONSTRAINTS = {
+    "temperature": [Interval(Real, 0, None, closed="neither")],
+    "variance_lambda": [Interval(Real, 0, None, closed="left")],
+    "similarity": [StrOptions({"l2", "cosine"})],
+    "normalize_indices": ["boolean"],
+    "loss_type": [StrOptions({"regression_mse_var", "regression_mse"})],
+}
 
 
 # --------------------------------------------------------------------------
 # input checks
 
 
-def _check_embeddings(x, y):
-    for name, value in (("x", x), ("y", y)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}.")
-        if not value.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}.")
-        if value.dim() != 3:
-            raise ValueError(
-                f"{name} must have shape (batch, frames, features), got {tuple(value.shape)}."
-            )
-        if value.shape[0] == 0 or value.shape[1] == 0 or value.shape[2] == 0:
-            raise ValueError(f"{name} is empty (shape {tuple(value.shape)}).")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y hold {x.shape[0]} and {y.shape[0]} sequences; one pair each.")
-    if x.shape[2] != y.shape[2]:
-        raise ValueError(
-            f"x and y have {x.shape[2]} and {y.shape[2]} features per frame; they must match."
-        )
-    if x.device != y.device:
-        raise ValueError(f"x is on {x.device} but y is on {y.device}.")
+def _promote(x, y):
+    """``x`` and ``y`` in their common floating dtype."""
     dtype = torch.promote_types(x.dtype, y.dtype)
     return x.to(dtype), y.to(dtype)
-
-
-def _check_lengths(lengths, batch, size, name, device):
-    """Valid lengths as an int64 tensor on ``device``; all ``size`` when None."""
-    if lengths is None:
-        return torch.full((batch,), size, dtype=torch.int64, device=device)
-    lengths = torch.as_tensor(lengths)
-    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integers, got {lengths.dtype}.")
-    if lengths.shape != (batch,):
-        raise ValueError(f"{name} must have shape ({batch},), got {tuple(lengths.shape)}.")
-    lengths = lengths.to(device=device, dtype=torch.int64)
-    if bool(((lengths < 1) | (lengths > size)).any()):
-        raise ValueError(f"{name} has entries outside [1, {size}], the frames of each sequence.")
-    return lengths
-
-
-def _check_timestamps(times, batch, size, name, dtype, device):
-    """Timestamps ``(batch, size)``; frame positions when None. No gradient."""
-    if times is None:
-        return torch.arange(size, dtype=dtype, device=device).expand(batch, size)
-    if isinstance(times, torch.Tensor):
-        times = times.detach()
-    times = torch.as_tensor(times, device=device)
-    if times.is_complex() or times.dtype == torch.bool:
-        raise TypeError(f"{name} must hold real numbers, got {times.dtype}.")
-    if times.shape != (batch, size):
-        raise ValueError(f"{name} must have shape ({batch}, {size}), got {tuple(times.shape)}.")
-    return times.to(dtype)
-
-
-def _check_positive(value, name, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    lower_ok = value >= 0 if allow_zero else value > 0
-    if not (lower_ok and value < float("inf")):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a {bound} finite number, got {value!r}.")
-    return float(value)
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
 
 
 # --------------------------------------------------------------------------
@@ -218,20 +164,19 @@ def tcc_loss(
     >>> round(tcc_loss(x, collapsed, loss_type="regression_mse").item(), 4)
     0.0781
     """
-    x, y = _check_embeddings(x, y)
-    temperature = _check_positive(temperature, "temperature")
-    variance_lambda = _check_positive(variance_lambda, "variance_lambda", allow_zero=True)
-    _check_choice(similarity, "similarity", _SIMILARITIES)
-    _check_choice(loss_type, "loss_type", _LOSS_TYPES)
-    if not isinstance(normalize_indices, bool):
-        raise TypeError(f"normalize_indices must be a bool, got {normalize_indices!r}.")
+    # Padded frames may hold anything, NaN included: no finiteness check.
+    check_pair(x, y, finite=False)
+    x, y = _promote(x, y)
+    settings = dict(temperature=temperature, variance_lambda=variance_lambda,
+                    similarity=similarity, normalize_indices=normalize_indices, loss_type=loss_type)
+    validate_params(TCC_CONSTRAINTS, settings, "tcc_loss")
 
     batch, n, _ = x.shape
     m = y.shape[1]
-    x_lengths = _check_lengths(x_lengths, batch, n, "x_lengths", x.device)
-    y_lengths = _check_lengths(y_lengths, batch, m, "y_lengths", x.device)
-    x_t = _check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
-    y_t = _check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
+    x_lengths = check_lengths(x_lengths, batch, n, "x_lengths").to(x.device)
+    y_lengths = check_lengths(y_lengths, batch, m, "y_lengths").to(x.device)
+    x_t = check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
+    y_t = check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
 
     x_mask = torch.arange(n, device=x.device) < x_lengths.unsqueeze(1)
     y_mask = torch.arange(m, device=x.device) < y_lengths.unsqueeze(1)

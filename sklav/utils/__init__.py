@@ -6,6 +6,9 @@
 - :mod:`sklav.utils.embedding`: :func:`embed`, per-frame embeddings of videos
   from an encoder (or of videos already embedded).
 - :mod:`sklav.utils.estimator_checks`: checks for video transformers.
+- :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
+  kernels and the losses.
+- :mod:`sklav.utils.param_validation`: hyper-parameter constraints.
 
 Nothing here imports torch.
 """
