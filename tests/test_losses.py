@@ -25,9 +25,28 @@ def _by_hand(near, far, sigma, t=(0, 1, 2, 3)):
 
 
 def test_idm_by_hand():
-    # pairs (i<j): (0,1) 1/2, (0,2) 1/5, (0,3) 9/10, (1,2) 0, (1,3) 4/5, (2,3) 4/2
-    expected = 2 * (0.5 + 0.2 + 0.9 + 0 + 0.8 + 2.0)
+    # Eq. 6 as written: -sum ((i-j)^2 + 1) D_ij; pairs (i<j):
+    # (0,1) 2*1, (0,2) 5*1, (0,3) 10*9, (1,2) 0, (1,3) 5*4, (2,3) 2*4
+    expected = -2 * (2 + 5 + 90 + 0 + 20 + 8)
     assert idm(EMB).item() == pytest.approx(expected)
+    assert idm(EMB, reduction="mean").item() == pytest.approx(expected / 12)
+
+
+def test_idm_pushes_frames_apart():
+    emb = torch.nn.functional.normalize(torch.randn(1, 6, 4, dtype=torch.float64), dim=-1)
+    emb.requires_grad_(True)
+    idm(emb).sum().backward()
+    step = torch.nn.functional.normalize(emb.detach() - 0.01 * emb.grad, dim=-1)
+    spread = lambda e: torch.cdist(e[0], e[0]).pow(2).sum()
+    assert spread(step) > spread(emb.detach())
+
+
+@pytest.mark.parametrize("fn", [sfa, contrastive_idm])
+def test_mean_reduction_divides_by_ordered_pairs(fn):
+    lengths = torch.tensor([4, 3])
+    emb = torch.randn(2, 4, 3, dtype=torch.float64)
+    total = fn(emb, lengths=lengths)
+    assert torch.allclose(fn(emb, lengths=lengths, reduction="mean"), total / torch.tensor([12.0, 6.0], dtype=torch.float64))
 
 
 def test_contrastive_idm_by_hand():
@@ -80,6 +99,7 @@ def test_lav_loss_combines_terms_per_frame():
     assert align_only.item() == pytest.approx((soft_dtw(x, y, 0.2) / 7.0).mean().item())
     reg_only = lav_loss(x, y, alignment=None, regularizer="idm", alpha=1.0)
     assert reg_only.item() == pytest.approx(((idm(x) + idm(y)) / 7.0).mean().item())
+    assert reg_only.item() < 0  # Eq. 6 as written is a negative spread
 
 
 def test_lav_loss_with_lengths_equals_unpadded():

@@ -92,7 +92,7 @@ class VideoPairDataset(Dataset):
     def _sample(self, v):
         indices = sample_frames(len(self.videos[v]), self.num_frames, self.rng)
         frames, context = _distinct_frames(self.videos[v], indices, self.num_context, self.stride)
-        return {"frames": frames, "context": context, "timestamps": np.arange(len(indices))}
+        return {"frames": frames, "context": context, "indices": indices, "length": len(self.videos[v])}
 
     def __getitem__(self, i):
         partner = self.rng.choice(self.partners[i])
@@ -115,7 +115,9 @@ def collate_video_pairs(batch):
     - ``X['frames']`` ``(2B, F, *frame_shape)`` distinct frames,
       ``X['frame_mask']`` ``(2B, F)``, ``X['context_index']`` ``(2B, P, k)``;
     - ``target['lengths']`` ``(2B,)`` sampled frames per video (stays on the
-      CPU), ``target['timestamps']`` ``(2B, P)``.
+      CPU), ``target['frame_indices']`` ``(2B, P)`` the sampled frames'
+      indices in their videos, ``target['video_lengths']`` ``(2B,)`` the
+      videos' frame counts.
     """
     samples = [sample for pair in batch for sample in pair]
     n_frames = [len(s["frames"]) for s in samples]
@@ -127,6 +129,7 @@ def collate_video_pairs(batch):
     }
     target = {
         "lengths": torch.tensor(lengths),
-        "timestamps": _pad([s["timestamps"].astype(np.float32) for s in samples], max(lengths)),
+        "frame_indices": _pad([s["indices"].astype(np.float32) for s in samples], max(lengths)),
+        "video_lengths": torch.tensor([s["length"] for s in samples]),
     }
     return X, target

@@ -15,7 +15,7 @@ from torch import nn
 from ..alignment import soft_dtw
 from ..utils.param_validation import Interval, StrOptions, validate_params
 from ..utils.tensors import check_lengths, check_tensor
-from .regularizers import MARGIN, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, idm
+from .regularizers import MARGIN, REDUCTIONS, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, idm
 from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss
 
 __all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA"]
@@ -30,12 +30,13 @@ LAV_CONSTRAINTS = {
     **WINDOW_CONSTRAINTS,
     "regularizer": [StrOptions(set(k for k in REGULARIZERS if k)), None],
     "alignment": [StrOptions({"softdtw"}), None],
+    "reduction": [StrOptions(set(REDUCTIONS))],
 }
 
-def _regularize(name, emb, t, lengths, sigma, margin):
+def _regularize(name, emb, t, lengths, sigma, margin, reduction):
     if name == "idm":
-        return idm(emb, t, lengths=lengths)
-    return REGULARIZERS[name](emb, t, sigma=sigma, margin=margin, lengths=lengths)
+        return idm(emb, t, lengths=lengths, reduction=reduction)
+    return REGULARIZERS[name](emb, t, sigma=sigma, margin=margin, lengths=lengths, reduction=reduction)
 
 
 def lav_loss(
@@ -51,6 +52,7 @@ def lav_loss(
     margin=MARGIN,
     regularizer="cidm",
     alignment="softdtw",
+    reduction="sum",
 ):
     """The LAV loss of a batch of video pairs (paper Eq. 8).
 
@@ -79,6 +81,9 @@ def lav_loss(
         The temporal regularizer (paper Tab. 1 ablation).
     alignment : {'softdtw', None}, default='softdtw'
         The alignment term; None leaves the regularizer alone.
+    reduction : {'sum', 'mean'}, default='sum'
+        The regularizer's sum over ordered pairs of frames (the paper's
+        equations), or its mean.
 
     Returns
     -------
@@ -96,7 +101,7 @@ def lav_loss(
     (0, torch.Size([4, 10, 8]))
     """
     settings = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
-                    regularizer=regularizer, alignment=alignment)
+                    regularizer=regularizer, alignment=alignment, reduction=reduction)
     validate_params(LAV_CONSTRAINTS, settings, "lav_loss")
     _check_terms(regularizer, alignment)
     return _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, **settings)
@@ -110,7 +115,7 @@ def _check_terms(regularizer, alignment, tcc_weight=0.0):
 
 
 def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
-              regularizer, alignment):
+              regularizer, alignment, reduction):
     check_tensor(x, "x", 3)
     check_tensor(y, "y", 3)
     B = x.shape[0]
@@ -122,8 +127,8 @@ def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
         total = total + soft_dtw(x, y, gamma, nx, ny)
     if regularizer is not None:
         total = total + alpha * (
-            _regularize(regularizer, x, x_t, nx, sigma, margin)
-            + _regularize(regularizer, y, y_t, ny, sigma, margin)
+            _regularize(regularizer, x, x_t, nx, sigma, margin, reduction)
+            + _regularize(regularizer, y, y_t, ny, sigma, margin, reduction)
         )
     frames = (nx + ny).to(x.device, x.dtype) / 2.0
     return (total / frames).mean()
@@ -145,8 +150,13 @@ class LAVLoss(nn.Module):
 
     Parameters
     ----------
-    gamma, alpha, sigma, margin, regularizer, alignment
+    gamma, alpha, sigma, margin, regularizer, alignment, reduction
         As in :func:`lav_loss` (same defaults).
+    time_unit : {'position', 'fraction', 'frame'}, default='position'
+        The regularizer's timestamps, the unit of ``sigma``: the positions
+        ``0..P-1`` of the sampled frames (the paper's ``i, j``), their
+        indices divided by the video's length (in ``[0, 1)``, as the
+        official code), or their frame indices.
     tcc_weight : float, default=0.0
         Weight of the added TCC loss; with ``alignment=None`` and
         ``regularizer=None``, TCC alone.
@@ -162,7 +172,8 @@ tcc_normalize_indices, tcc_loss_type
     >>> from sklav.losses import LAVLoss
     >>> criterion = LAVLoss(gamma=0.1, tcc_weight=0.5)
     >>> embeddings = torch.nn.functional.normalize(torch.randn(4, 6, 8), dim=-1)  # x0, y0, x1, y1
-    >>> batch = {"lengths": torch.tensor([6, 5, 6, 6]), "timestamps": torch.arange(6.0).expand(4, 6)}
+    >>> batch = {"lengths": torch.tensor([6, 5, 6, 6]), "frame_indices": 3 * torch.arange(6.0).expand(4, 6),
+    ...          "video_lengths": torch.tensor([18, 15, 20, 18])}
     >>> criterion(embeddings, batch).dim()
     0
     >>> LAVLoss(gamma=-1.0)
@@ -179,6 +190,8 @@ tcc_normalize_indices, tcc_loss_type
         margin=MARGIN,
         regularizer="cidm",
         alignment="softdtw",
+        reduction="sum",
+        time_unit="position",
         tcc_weight=0.0,
         tcc_temperature=TCC_DEFAULTS["temperature"],
         tcc_variance_lambda=TCC_DEFAULTS["variance_lambda"],
@@ -188,7 +201,8 @@ tcc_normalize_indices, tcc_loss_type
     ):
         super().__init__()
         self.lav = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
-                        regularizer=regularizer, alignment=alignment)
+                        regularizer=regularizer, alignment=alignment, reduction=reduction)
+        self.time_unit = time_unit
         self.tcc = dict(temperature=tcc_temperature, variance_lambda=tcc_variance_lambda,
                         similarity=tcc_similarity, normalize_indices=tcc_normalize_indices,
                         loss_type=tcc_loss_type)
@@ -198,7 +212,18 @@ tcc_normalize_indices, tcc_loss_type
 
     def _settings(self):
         tcc = {f"tcc_{name}": value for name, value in self.tcc.items()}
-        return {**self.lav, "tcc_weight": self.tcc_weight, **tcc}
+        return {**self.lav, "time_unit": self.time_unit, "tcc_weight": self.tcc_weight, **tcc}
+
+    def _timestamps(self, batch, device):
+        """The regularizer's timestamps ``(2B, P)`` in ``time_unit``."""
+        indices = batch["frame_indices"]
+        if self.time_unit == "position":
+            times = torch.arange(indices.shape[1], dtype=indices.dtype).expand_as(indices)
+        elif self.time_unit == "fraction":
+            times = indices / batch["video_lengths"].to(indices.dtype)[:, None]
+        else:
+            times = indices
+        return times.to(device, non_blocking=True)
 
     def forward(self, embeddings, batch):
         """Loss of a batch of pairs.
@@ -209,14 +234,17 @@ tcc_normalize_indices, tcc_loss_type
             Embedded videos, interleaved ``x0, y0, x1, y1, ...``.
         batch : dict
             ``'lengths'``: int tensor ``(2B,)`` of valid frames per video
-            (kept on the CPU); ``'timestamps'``: tensor ``(2B, P)``.
+            (kept on the CPU); ``'frame_indices'``: tensor ``(2B, P)``, the
+            sampled frames' indices in their videos; ``'video_lengths'``:
+            int tensor ``(2B,)``, the videos' frame counts (see
+            :func:`~sklav.encoders.data.collate_video_pairs`).
 
         Returns
         -------
         loss : torch.Tensor, scalar
         """
         lengths = batch["lengths"]
-        times = batch["timestamps"].to(embeddings.device, non_blocking=True)
+        times = self._timestamps(batch, embeddings.device)
         x, y = embeddings[0::2], embeddings[1::2]
         pair = (x, y, times[0::2], times[1::2], lengths[0::2], lengths[1::2])
         loss = embeddings.new_zeros(())
@@ -230,4 +258,8 @@ tcc_normalize_indices, tcc_loss_type
         return ", ".join(f"{name}={value!r}" for name, value in self._settings().items())
 
 
-LOSS_CONSTRAINTS = {**LAV_CONSTRAINTS, **_TCC_CONSTRAINTS}
+LOSS_CONSTRAINTS = {
+    **LAV_CONSTRAINTS,
+    "time_unit": [StrOptions({"position", "fraction", "frame"})],
+    **_TCC_CONSTRAINTS,
+}

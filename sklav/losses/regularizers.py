@@ -6,19 +6,21 @@ timestamps (by default the positions ``0..n-1`` of the sampled frames, the
 ``i`` and ``j`` of the paper; the sampled frames' original indices work too).
 With ``D_ij = ||emb_i - emb_j||^2``:
 
-- ``idm`` (Eq. 6): ``sum_ij D_ij / ((t_i - t_j)^2 + 1)``; pulls temporally
-  close frames together (its minimum is a collapse to a point).
+- ``idm`` (Eq. 6 as written, a loss to minimise):
+  ``-sum_ij ((t_i - t_j)^2 + 1) * D_ij``; pushes every pair of frames apart,
+  frames far apart in time the most. Bounded only because LAV's embeddings
+  have unit norm (``D_ij <= 4``).
 - ``sfa``: slow feature analysis, Eq. 7 without the weights:
   near pairs (``|t_i - t_j| <= sigma``) ``D_ij``, far pairs
   ``max(0, margin - D_ij)``.
 - ``contrastive_idm`` (C-IDM, Eq. 7): near pairs ``D_ij / ((t_i-t_j)^2 + 1)``,
   far pairs ``((t_i - t_j)^2 + 1) * max(0, margin - D_ij)``.
 
-Normalisation: each returns the plain sum over all ordered pairs of valid
-frames (the diagonal contributes 0), as in the paper's equations;
-:func:`lav_loss` divides a pair's total by its number of frames, as the
-official code does, so the loss is per frame and its scale does not grow with
-``num_frames``.
+Normalisation (``reduction``): ``'sum'``, the plain sum over all ordered
+pairs of valid frames (the diagonal contributes 0), as in the paper's
+equations; ``'mean'``, that sum divided by the number of ordered pairs of
+distinct valid frames. :func:`~sklav.losses.lav_loss` then divides a pair's
+total by its number of frames, as the official code does.
 """
 
 from numbers import Real
@@ -53,6 +55,19 @@ def _frame_mask_and_times(emb, t, lengths):
     return mask, t
 
 
+REDUCTIONS = ("sum", "mean")
+
+
+def _reduce(terms, pair_mask, reduction):
+    total = (terms * pair_mask).sum((1, 2))
+    if reduction == "sum":
+        return total
+    if reduction != "mean":
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}.")
+    valid = pair_mask[:, :, 0].sum(1)  # frames per video
+    return total / (valid * (valid - 1)).clamp_min(1).to(total.dtype)
+
+
 def _pairwise_terms(emb, t, lengths):
     """Squared distances D, time gaps |t_i - t_j|, and the pair mask, (B, n, n)."""
     mask, t = _frame_mask_and_times(emb, t, lengths)
@@ -73,10 +88,12 @@ def _check_sigma_margin(sigma, margin, caller):
     validate_params(WINDOW_CONSTRAINTS, dict(sigma=sigma, margin=margin), caller)
 
 
-def idm(emb, t=None, lengths=None):
+def idm(emb, t=None, lengths=None, reduction="sum"):
     """Inverse difference moment (paper Eq. 6), as a loss to minimise.
 
-    ``sum_ij D_ij / ((t_i - t_j)^2 + 1)`` over the valid frames of each video.
+    ``-sum_ij ((t_i - t_j)^2 + 1) * D_ij`` over the valid frames of each
+    video: every pair of frames is pushed apart, the more so the further
+    apart in time. With unit-norm embeddings ``D_ij <= 4`` bounds it below.
 
     Parameters
     ----------
@@ -86,6 +103,8 @@ def idm(emb, t=None, lengths=None):
         Frame timestamps; default the positions ``0..n-1``.
     lengths : array-like of int of shape (B,), optional
         Valid frames per video.
+    reduction : {'sum', 'mean'}, default='sum'
+        Sum over ordered pairs, or mean over ordered pairs of distinct frames.
 
     Returns
     -------
@@ -96,15 +115,16 @@ def idm(emb, t=None, lengths=None):
     >>> import torch
     >>> from sklav.losses import idm
     >>> emb = torch.tensor([[[0.0], [1.0], [3.0]]])
-    >>> idm(emb)  # 2 * (1/2 + 9/5 + 4/2)
-    tensor([8.6000])
+    >>> idm(emb)  # -2 * (2 * 1 + 5 * 9 + 2 * 4)
+    tensor([-110.])
+    >>> idm(emb, reduction="mean")  # over the 6 ordered pairs
+    tensor([-18.3333])
     """
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
-    terms = D / (gap * gap + 1.0)
-    return (terms * pair_mask).sum((1, 2))
+    return _reduce(-(gap * gap + 1.0) * D, pair_mask, reduction)
 
 
-def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
+def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
     """Slow feature analysis: Eq. 7 of the paper without its weights.
 
     Near pairs (``|t_i - t_j| <= sigma``) contribute ``D_ij``; far pairs
@@ -119,6 +139,8 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.
     lengths : array-like of int of shape (B,), optional
+    reduction : {'sum', 'mean'}, default='sum'
+        Sum over ordered pairs, or mean over ordered pairs of distinct frames.
 
     Returns
     -------
@@ -135,10 +157,10 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     _check_sigma_margin(sigma, margin, "sfa")
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
     terms = torch.where(gap > sigma, (margin - D).clamp_min(0.0), D)
-    return (terms * pair_mask).sum((1, 2))
+    return _reduce(terms, pair_mask, reduction)
 
 
-def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
+def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
     """Contrastive inverse difference moment, C-IDM (paper Eq. 7).
 
     Near pairs (``|t_i - t_j| <= sigma``) contribute ``D_ij / ((t_i-t_j)^2+1)``,
@@ -155,6 +177,8 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.
     lengths : array-like of int of shape (B,), optional
+    reduction : {'sum', 'mean'}, default='sum'
+        Sum over ordered pairs, or mean over ordered pairs of distinct frames.
 
     Returns
     -------
@@ -173,7 +197,7 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None):
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
     weight = gap * gap + 1.0
     terms = torch.where(gap > sigma, weight * (margin - D).clamp_min(0.0), D / weight)
-    return (terms * pair_mask).sum((1, 2))
+    return _reduce(terms, pair_mask, reduction)
 
 
 REGULARIZERS = {"cidm": contrastive_idm, "idm": idm, "sfa": sfa, None: None}

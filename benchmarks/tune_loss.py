@@ -1,0 +1,135 @@
+"""Choose LAV's loss conventions and training defaults by measurement.
+
+Tuning set: the 5 Penn Action actions with phase labels (the shared dev
+actions), 2D joints; each configuration trains one :class:`sklav.LAVEncoder`
+per action on the train split (no labels) and is scored on the val split
+(Penn's official test split), which is this project's tuning set. Nothing
+else is looked at.
+
+Protocol (the paper's, as in ``reproduce_paper.py``): phase classification
+with an RBF SVM (C=1) at label fractions 0.1 (3 random episodes) and 1.0;
+progression R^2 of a linear regressor on TCC's progress targets; Kendall's
+tau at stride 5; AP@5 over the other val videos.
+
+Each finished run is appended to ``benchmarks/results/loss_tuning.csv`` at
+once, so an interrupted run loses nothing and a rerun skips what is done.
+``--summary`` prints the table of means over actions (and seeds).
+
+Usage::
+
+    python benchmarks/tune_loss.py [--configs NAME ...] [--seeds 0 1 2] [--summary]
+"""
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.svm import SVC
+
+from sklav import LAVEncoder
+from sklav.datasets import get_penn_action_root, load_penn_action
+from sklav.evaluation import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = get_penn_action_root() or ROOT.parent / "shared" / "data" / "penn_action"
+ACTIONS = ["baseball_swing", "golf_swing", "jumping_jacks", "pushup", "tennis_forehand"]
+RESULTS = ROOT / "benchmarks" / "results" / "loss_tuning.csv"
+METRICS = ["classification@0.1", "classification@1.0", "progress_r2", "kendalls_tau", "ap@5"]
+FIELDS = ["config", "action", "seed", "metric", "value", "seconds"]
+
+# name -> LAVEncoder parameters; loss conventions go through criterion_params.
+CONFIGS = {
+    "paper-sum lr1e-4": dict(lr=1e-4),
+    "paper-sum lr1e-3": dict(lr=1e-3),
+    "fraction s0.1 lr1e-3": dict(lr=1e-3, sigma=0.1, criterion_params={"time_unit": "fraction"}),
+    "position-mean s2 lr1e-3": dict(lr=1e-3, criterion_params={"reduction": "mean"}),
+    "frame s15 lr1e-3": dict(lr=1e-3, sigma=15.0, criterion_params={"time_unit": "frame"}),
+    "fraction-mean s0.1 lr1e-3": dict(lr=1e-3, sigma=0.1, criterion_params={"time_unit": "fraction", "reduction": "mean"}),
+    "position-mean s2 a5 lr1e-3": dict(lr=1e-3, alpha=5.0, criterion_params={"reduction": "mean"}),
+    "sfa-sum lr1e-3": dict(lr=1e-3, regularizer="sfa"),
+    "softdtw-only lr1e-3": dict(lr=1e-3, regularizer=None),
+    "cidm-only lr1e-3": dict(lr=1e-3, alignment=None),
+}
+
+
+def done_runs():
+    if not RESULTS.exists():
+        return set()
+    with RESULTS.open() as f:
+        return {(r["config"], r["action"], int(r["seed"])) for r in csv.DictReader(f)}
+
+
+def append(rows):
+    new = not RESULTS.exists()
+    with RESULTS.open("a", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def run(config, action, seed):
+    start = time.perf_counter()
+    train = load_penn_action(root=SHARED, actions=[action], split="train")
+    val = load_penn_action(root=SHARED, actions=[action], split="val")
+    encoder = LAVEncoder(**CONFIGS[config], random_state=seed).fit(train.videos)
+    report = evaluate(
+        encoder, (train.videos, train.phases), (val.videos, val.phases),
+        label_fractions=(0.1, 1.0), n_episodes=3, ap_k=(5,), tau_stride=5,
+        classifier=SVC(), random_state=seed,
+    )
+    seconds = time.perf_counter() - start
+    return [
+        dict(config=config, action=action, seed=seed, metric=row["metric"], value=row["val"], seconds=seconds)
+        for row in report if row["metric"] in METRICS
+    ]
+
+
+def summary():
+    with RESULTS.open() as f:
+        rows = list(csv.DictReader(f))
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    print(f"{'config':32s} " + " ".join(f"{m:>18s}" for m in METRICS) + "  runs")
+    for config in configs:
+        cells, runs = [], 0
+        for metric in METRICS:
+            per_action = [
+                np.mean([float(r["value"]) for r in rows
+                         if (r["config"], r["action"], r["metric"]) == (config, a, metric)])
+                for a in ACTIONS
+                if any((r["config"], r["action"], r["metric"]) == (config, a, metric) for r in rows)
+            ]
+            runs = len(per_action)
+            cells.append(f"{np.mean(per_action):18.4f}" if per_action else f"{'n/a':>18s}")
+        print(f"{config:32s} " + " ".join(cells) + f"  {runs}/5")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--summary", action="store_true")
+    args = parser.parse_args()
+    if args.summary:
+        summary()
+        return
+    done = done_runs()
+    for seed in args.seeds:
+        for config in args.configs:
+            for action in ACTIONS:
+                if (config, action, seed) in done:
+                    continue
+                rows = run(config, action, seed)
+                append(rows)
+                print(f"{config} / {action} / seed {seed}: "
+                      + ", ".join(f"{r['metric']}={r['value']:.4f}" for r in rows)
+                      + f" ({rows[0]['seconds']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
