@@ -13,7 +13,7 @@ def sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def reference_direction(u, v, t, temperature, similarity, variance_lambda, loss_type):
+def reference_direction(u, v, t, temperature, similarity, variance_lambda, loss_type, scale_by_dim):
     """Mean over the frames of u of the U -> V -> U loss, frame by frame in numpy."""
     d = u.shape[1]
 
@@ -22,7 +22,7 @@ def reference_direction(u, v, t, temperature, similarity, variance_lambda, loss_
             scores = np.array([-np.sum((a - f) ** 2) for f in frames])
         else:
             scores = np.array([a @ f for f in frames])
-        scores = scores / (d * temperature)
+        scores = scores / ((d if scale_by_dim else 1) * temperature)
         e = np.exp(scores - scores.max())
         return e / e.sum()
 
@@ -40,13 +40,13 @@ def reference_direction(u, v, t, temperature, similarity, variance_lambda, loss_
 
 
 def reference_tcc(x, y, temperature=0.1, variance_lambda=0.001, similarity="l2",
-                  loss_type="regression_mse_var"):
+                  loss_type="regression_mse_var", scale_by_dim=False):
     """Loss of unpadded pairs with normalised default timestamps."""
     total = 0.0
     for u, v in zip(x, y):
         t_u = np.arange(len(u)) / len(u)
         t_v = np.arange(len(v)) / len(v)
-        args = (temperature, similarity, variance_lambda, loss_type)
+        args = (temperature, similarity, variance_lambda, loss_type, scale_by_dim)
         forward = reference_direction(u, v, t_u, *args)
         backward = reference_direction(v, u, t_v, *args)
         total += 0.5 * (forward + backward)
@@ -72,16 +72,18 @@ def test_two_frame_closed_form():
     assert var.item() == pytest.approx(b / (1 - b) + lam * math.log(b * (1 - b) / 4), rel=1e-12)
 
 
+@pytest.mark.parametrize("scale_by_dim", [False, True])
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])
 @pytest.mark.parametrize("loss_type", ["regression_mse", "regression_mse_var"])
-def test_matches_frame_by_frame_reference(similarity, loss_type):
+def test_matches_frame_by_frame_reference(similarity, loss_type, scale_by_dim):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 6, 4))
     y = rng.normal(size=(3, 8, 4))
     expected = reference_tcc(x, y, temperature=0.5, variance_lambda=0.1,
-                             similarity=similarity, loss_type=loss_type)
+                             similarity=similarity, loss_type=loss_type, scale_by_dim=scale_by_dim)
     loss = tcc_loss(torch.from_numpy(x), torch.from_numpy(y), temperature=0.5,
-                    variance_lambda=0.1, similarity=similarity, loss_type=loss_type)
+                    variance_lambda=0.1, similarity=similarity, loss_type=loss_type,
+                    scale_by_dim=scale_by_dim)
     assert loss.dtype == torch.float64 and loss.shape == ()
     assert loss.item() == pytest.approx(expected, rel=1e-10)
 
@@ -244,3 +246,15 @@ def test_input_errors(change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         tcc_loss(**args)
+
+
+def test_tcc_separates_distinct_from_collapsed_unit_embeddings():
+    # On LAV's unit-norm embeddings the loss must reward frames that can be
+    # told apart over a near-collapse (with the /d scaling it barely did).
+    rng = np.random.default_rng(0)
+    unit = lambda a: torch.nn.functional.normalize(torch.from_numpy(a), dim=-1)
+    distinct = unit(rng.normal(size=(1, 20, 128)))
+    collapsed = unit(rng.normal(size=(1, 1, 128)) + 0.05 * rng.normal(size=(1, 20, 128)))
+    loss = lambda e, **kw: tcc_loss(e, e, loss_type="regression_mse", **kw).item()
+    assert loss(distinct) < 1e-3 and loss(collapsed) > 0.05
+    assert abs(loss(distinct, scale_by_dim=True) - loss(collapsed, scale_by_dim=True)) < 0.02

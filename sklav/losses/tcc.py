@@ -29,6 +29,7 @@ TCC_DEFAULTS = dict(
     similarity="l2",
     normalize_indices=True,
     loss_type="regression_mse_var",
+    scale_by_dim=False,
 )
 
 TCC_CONSTRAINTS = {
@@ -37,6 +38,7 @@ TCC_CONSTRAINTS = {
     "similarity": [StrOptions({"l2", "cosine"})],
     "normalize_indices": ["boolean"],
     "loss_type": [StrOptions({"regression_mse_var", "regression_mse"})],
+    "scale_by_dim": ["boolean"],
 }
 
 
@@ -54,12 +56,12 @@ def _promote(x, y):
 # the loss
 
 
-def _scaled_similarity(a, b, similarity, temperature):
+def _scaled_similarity(a, b, similarity, temperature, scale_by_dim):
     """(B, p, q) logits: similarity of every frame of ``a`` to every frame of ``b``.
 
-    As in the official TCC code, the similarity is divided by the number of
-    features as well as by the temperature, and 'cosine' is the plain dot
-    product (a cosine for L2-normalised embeddings).
+    Divided by the temperature and, with ``scale_by_dim``, by the number of
+    features as the official TCC code does for its unnormalised embeddings;
+    'cosine' is the plain dot product (a cosine for L2-normalised embeddings).
     """
     dot = a @ b.transpose(1, 2)
     if similarity == "l2":
@@ -69,7 +71,7 @@ def _scaled_similarity(a, b, similarity, temperature):
         logits = -(squared_a + squared_b - 2.0 * dot).clamp_min(0.0)
     else:
         logits = dot
-    return logits / (a.shape[-1] * temperature)
+    return logits / ((a.shape[-1] if scale_by_dim else 1.0) * temperature)
 
 
 def _masked_softmax(logits, key_mask):
@@ -77,11 +79,11 @@ def _masked_softmax(logits, key_mask):
 
 
 def _cycle_back_regression(u, v, u_mask, v_mask, u_times, temperature, similarity,
-                           variance_lambda, loss_type):
+                           variance_lambda, loss_type, scale_by_dim):
     """Per-pair mean, over the valid frames of ``u``, of the U -> V -> U loss."""
-    alpha = _masked_softmax(_scaled_similarity(u, v, similarity, temperature), v_mask)
+    alpha = _masked_softmax(_scaled_similarity(u, v, similarity, temperature, scale_by_dim), v_mask)
     nearest = alpha @ v  # soft nearest neighbour in v of every frame of u
-    beta = _masked_softmax(_scaled_similarity(nearest, u, similarity, temperature), u_mask)
+    beta = _masked_softmax(_scaled_similarity(nearest, u, similarity, temperature, scale_by_dim), u_mask)
     predicted = (beta * u_times.unsqueeze(1)).sum(-1)
     frame_loss = (u_times - predicted) ** 2
     if loss_type == "regression_mse_var":
@@ -105,6 +107,7 @@ def tcc_loss(
     similarity=TCC_DEFAULTS["similarity"],
     normalize_indices=TCC_DEFAULTS["normalize_indices"],
     loss_type=TCC_DEFAULTS["loss_type"],
+    scale_by_dim=TCC_DEFAULTS["scale_by_dim"],
 ):
     """Temporal cycle-consistency loss (cycle-back regression) of paired sequences.
 
@@ -117,9 +120,9 @@ def tcc_loss(
     - ``regression_mse``: ``(t_i - mu)^2``; ``regression_mse_var``:
       ``(t_i - mu)^2 / sigma^2 + variance_lambda * log(sigma^2)``.
 
-    ``s(u, v)`` is ``-||u - v||^2 / (d * temperature)`` for ``'l2'`` and
-    ``u . v / (d * temperature)`` for ``'cosine'``, with ``d`` the number of
-    features (the scaling of the official TCC code). The loss of a pair is the
+    ``s(u, v)`` is ``-||u - v||^2 / temperature`` for ``'l2'`` and
+    ``u . v / temperature`` for ``'cosine'``, further divided by the number
+    of features ``d`` with ``scale_by_dim``. The loss of a pair is the
     mean over its valid frames of ``x``, averaged with the same loss for
     ``Y -> X -> Y``; the result is the mean over the pairs.
 
@@ -146,6 +149,12 @@ def tcc_loss(
         Divide the timestamps of each sequence by its number of valid frames.
     loss_type : {'regression_mse_var', 'regression_mse'}, default='regression_mse_var'
         Variance-aware regression, or plain squared error.
+    scale_by_dim : bool, default=False
+        Also divide the similarities by the number of features, as the
+        official TCC code does for its unnormalised embeddings. On unit-norm
+        embeddings (LAV's) that keeps the logits within ``4 / (d *
+        temperature)`` (0.31 for d=128), the soft nearest neighbours near
+        uniform and the loss flat: TCC then cannot learn.
 
     Returns
     -------
@@ -168,7 +177,8 @@ def tcc_loss(
     check_pair(x, y, finite=False)
     x, y = _promote(x, y)
     settings = dict(temperature=temperature, variance_lambda=variance_lambda,
-                    similarity=similarity, normalize_indices=normalize_indices, loss_type=loss_type)
+                    similarity=similarity, normalize_indices=normalize_indices, loss_type=loss_type,
+                    scale_by_dim=scale_by_dim)
     validate_params(TCC_CONSTRAINTS, settings, "tcc_loss")
 
     batch, n, _ = x.shape
@@ -191,7 +201,7 @@ def tcc_loss(
         y_t = y_t / y_lengths.unsqueeze(1).to(y_t.dtype)
 
     options = dict(temperature=temperature, similarity=similarity,
-                   variance_lambda=variance_lambda, loss_type=loss_type)
+                   variance_lambda=variance_lambda, loss_type=loss_type, scale_by_dim=scale_by_dim)
     x_to_y = _cycle_back_regression(x, y, x_mask, y_mask, x_t, **options)
     y_to_x = _cycle_back_regression(y, x, y_mask, x_mask, y_t, **options)
     return (0.5 * (x_to_y + y_to_x)).mean()
