@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils.poses import normalize_poses
 from ._video import read_frame_folder
 
 __all__ = ["load_penn_action", "get_penn_action_root"]
@@ -145,14 +146,8 @@ def normalize_joints2d(x, y, visibility):
             f"x, y and visibility must share a (T, J) shape; got {np.shape(x)}, "
             f"{np.shape(y)} and {np.shape(visibility)}."
         )
-    weight = visible[..., None].astype(np.float64)
-    count = np.maximum(visible.sum(axis=1), 1)[:, None]  # (T, 1); 1 avoids 0/0
-    centre = (xy * weight).sum(axis=1) / count  # (T, 2)
-    offsets = (xy - centre[:, None, :]) * weight  # invisible joints -> 0
-    spread = np.sqrt((offsets**2).sum(axis=(1, 2)) / count[:, 0])
-    scale = np.where(spread > 0, spread, 1.0)  # one or zero visible joints
     out = np.empty(xy.shape[:2] + (3,), dtype=np.float32)
-    out[..., :2] = offsets / scale[:, None, None]
+    out[..., :2] = normalize_poses(xy, visible)  # in float64, cast on assignment
     out[..., 2] = visible
     return out
 
