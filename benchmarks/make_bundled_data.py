@@ -25,9 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sklav.datasets._penn_action import BUNDLED_FILE, _FolderSource  # noqa: E402
+from sklav.datasets import load_penn_action_annotations  # noqa: E402
 
 ACTIONS = ("golf_swing", "tennis_forehand")
+BUNDLED_FILE = "penn_action_subset.npz"  # the name sklav/datasets/_penn_sources.py reads
 
 
 def main(argv=None):
@@ -39,42 +40,37 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    source = _FolderSource(args.root)
-    annotations = [
-        ann
-        for ann in (source.annotation(v) for v in source.video_ids())
-        if ann.action in ACTIONS
-    ]
-    table = source.phase_table()
-    phase_ids = sorted(v for v, row in table.items() if row[0] in ACTIONS)
-    starts = [table[v][3] for v in phase_ids]
+    # every video of ACTIONS, and those with phase labels (with their phase starts)
+    raw = load_penn_action_annotations(args.root, actions=ACTIONS, split="all", with_phases=False)
+    phased = load_penn_action_annotations(args.root, actions=ACTIONS, split="all")
+    starts = phased.phase_starts
 
     arrays = dict(
-        video_ids=np.array([a.video_id for a in annotations], dtype=str),
-        actions=np.array([a.action for a in annotations], dtype=str),
-        views=np.array([a.view for a in annotations], dtype=str),
-        train=np.array([1 if a.split == "train" else -1 for a in annotations], dtype=np.int8),
-        lengths=np.array([len(a) for a in annotations], dtype=np.int32),
-        x=np.concatenate([a.x for a in annotations]),
-        y=np.concatenate([a.y for a in annotations]),
-        visibility=np.concatenate([a.visibility for a in annotations]),
-        phase_video_ids=np.array(phase_ids, dtype=str),
-        phase_actions=np.array([table[v][0] for v in phase_ids], dtype=str),
-        phase_splits=np.array([table[v][1] for v in phase_ids], dtype=str),
-        phase_num_frames=np.array([table[v][2] for v in phase_ids], dtype=np.int32),
+        video_ids=raw.video_ids,
+        actions=raw.actions,
+        views=raw.views,
+        train=np.where(raw.splits == "train", 1, -1).astype(np.int8),
+        lengths=np.array([len(x) for x in raw.x], dtype=np.int32),
+        x=np.concatenate(raw.x),
+        y=np.concatenate(raw.y),
+        visibility=np.concatenate(raw.visibility),
+        phase_video_ids=phased.video_ids,
+        phase_actions=phased.actions,
+        phase_splits=phased.splits,
+        phase_num_frames=np.array([len(x) for x in phased.x], dtype=np.int32),
         phase_starts_counts=np.array([len(s) for s in starts], dtype=np.int32),
         phase_starts=np.array([i for s in starts for i in s], dtype=np.int32),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     print(
-        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {len(annotations)} videos, "
-        f"{arrays['x'].shape[0]} frames, {len(phase_ids)} with phases"
+        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {len(raw.video_ids)} videos, "
+        f"{arrays['x'].shape[0]} frames, {len(phased.video_ids)} with phases"
     )
     for action in ACTIONS:
         for split in ("train", "val"):
-            n_all = sum(a.action == action and a.split == split for a in annotations)
-            n_ph = sum(table[v][0] == action and table[v][1] == split for v in phase_ids)
+            n_all = np.sum((raw.actions == action) & (raw.splits == split))
+            n_ph = np.sum((phased.actions == action) & (phased.splits == split))
             print(f"  {action:16s} {split:5s}: {n_all:3d} videos, {n_ph:3d} with phases")
 
 

@@ -9,7 +9,7 @@
 
 A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
 poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
-or a video file (read with PyAV). A MODEL is a joblib file written by
+or a video file (read with PyAV); :func:`sklav.datasets.load_videos` reads them. A MODEL is a joblib file written by
 ``sklav fit`` (or ``joblib.dump`` of a fitted :class:`~sklav.LAVEncoder` or a
 Pipeline holding one); joblib files run code when loaded, so load only models
 you trust. Errors print one ``sklav: error: ...`` line and exit with status 2.
@@ -40,86 +40,20 @@ class CLIError(Exception):
 # inputs
 
 
-def _resize_frames(frames, height, width):
-    from PIL import Image
+def _load_videos(paths, *, fps=None, size=None, same_shape=True):
+    """The videos of ``paths`` (:func:`sklav.datasets.load_videos`), errors as CLIError.
 
-    if frames.shape[1:3] == (height, width):
-        return frames
-    return np.stack(
-        [np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR)) for f in frames]
-    )
-
-
-def _load_array(path):
-    try:
-        video = np.load(path, allow_pickle=False)
-    except Exception as exc:  # numpy raises several types for bad files
-        raise CLIError(f"could not read the array file {str(path)!r}: {exc}") from None
-    if not isinstance(video, np.ndarray):
-        raise CLIError(f"{str(path)!r} holds several arrays; give one .npy array per video.")
-    if video.ndim < 2 or video.shape[0] == 0:
-        raise CLIError(
-            f"{str(path)!r} holds an array of shape {video.shape}; a video needs a time axis "
-            "and per-frame axes, e.g. (T, D) features or (T, J, C) poses."
-        )
-    if not (np.issubdtype(video.dtype, np.number) and not np.issubdtype(video.dtype, np.complexfloating)):
-        raise CLIError(f"{str(path)!r} holds an array of dtype {video.dtype}; a video must be numeric.")
-    return video
-
-
-def load_video(path, *, fps=None, size=None):
-    """One video from a ``.npy`` array, a folder of frames or a video file.
-
-    Parameters
-    ----------
-    path : str or Path
-    fps : float, optional
-        Frame rate to resample video files to (:func:`sklav.datasets.read_video`).
-    size : int or (int, int), optional
-        RGB frames: shorter side, or exact ``(H, W)``, after resizing.
-
-    Returns
-    -------
-    video : ndarray
+    ``same_shape=False`` loads each video on its own
+    (:func:`sklav.datasets.load_video`), leaving shape checks to the caller.
     """
-    from .datasets import read_frame_folder, read_video
+    from .datasets import load_video, load_videos
 
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"no such file or folder: {str(path)!r}")
-    if path.is_dir():
-        try:
-            frames = read_frame_folder(path)
-        except (OSError, ValueError) as exc:  # their messages name the folder or frame
-            raise CLIError(str(exc)) from None
-        if size is not None:
-            h, w = frames.shape[1:3]
-            if isinstance(size, int):
-                scale = size / min(h, w)
-                size = (max(1, round(h * scale)), max(1, round(w * scale)))
-            frames = _resize_frames(frames, *size)
-        return frames
-    if path.suffix.lower() == ".npy":
-        return _load_array(path)
     try:
-        return read_video(path, fps=fps, size=size)
-    except ImportError as exc:
-        raise CLIError(f"cannot read the video file {str(path)!r}: {exc}") from None
-    except (OSError, ValueError) as exc:  # their messages name the file
+        if same_shape:
+            return load_videos(paths, fps=fps, size=size)
+        return [load_video(p, fps=fps, size=size) for p in paths]
+    except (ImportError, OSError, ValueError) as exc:  # their messages name the file
         raise CLIError(str(exc)) from None
-
-
-def load_videos(paths, *, fps=None, size=None):
-    """Videos of ``paths``; RGB frames of different sizes are resized to the first's."""
-    videos = [load_video(p, fps=fps, size=size) for p in paths]
-    shapes = {v.shape[1:] for v in videos}
-    if len(shapes) > 1:
-        if all(v.ndim == 4 and v.shape[-1] == 3 for v in videos):
-            h, w = videos[0].shape[1:3]
-            return [_resize_frames(v, h, w) for v in videos]
-        listing = ", ".join(f"{p} {v.shape[1:]}" for p, v in zip(paths, videos))
-        raise CLIError(f"the videos' per-frame shapes differ: {listing}.")
-    return videos
 
 
 def _video_key(path):
@@ -196,7 +130,7 @@ def load_model(path):
 def _videos_for_model(paths, encoder, fps=None):
     """Load videos in the layout the model was fitted on (RGB resized to its frames)."""
     size = tuple(encoder.frame_shape_[:2]) if encoder.frame_kind_ == "images" else None
-    videos = [load_video(p, fps=fps, size=size) for p in paths]
+    videos = _load_videos(paths, fps=fps, size=size, same_shape=False)
     for path, video in zip(paths, videos):
         if tuple(video.shape[1:]) != tuple(encoder.frame_shape_):
             raise CLIError(
@@ -243,7 +177,7 @@ def cmd_fit(args):
 
     from .encoders import LAVEncoder
 
-    videos = load_videos(args.videos, fps=args.fps, size=args.size)
+    videos = _load_videos(args.videos, fps=args.fps, size=args.size)
     if len(videos) < 2:
         raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
     params = dict(random_state=args.seed, verbose=0 if args.quiet else 2)

@@ -205,16 +205,17 @@ def test_unreadable_video_file(workdir, tmp_path, capsys):
 
 
 def test_unreadable_array_and_wrong_shapes(workdir, tmp_path, capsys):
+    # what sklav.datasets.load_video rejects is tested in test_datasets.py; here, that
+    # its errors become one error line, and the CLI's own check against the model
     _, paths, model = workdir
     (tmp_path / "junk.npy").write_bytes(b"junk")
     assert main(["embed", model, str(tmp_path / "junk.npy")]) == 2
     assert "could not read the array file" in _error_line(capsys)
-    np.save(tmp_path / "flat.npy", np.zeros(7))
-    assert main(["embed", model, str(tmp_path / "flat.npy")]) == 2
-    assert "shape (7,)" in _error_line(capsys)
     np.save(tmp_path / "wide.npy", np.zeros((7, 9)))
     assert main(["embed", model, str(tmp_path / "wide.npy")]) == 2
     assert "model was fitted on features of shape (5,)" in _error_line(capsys)
+    assert main(["fit", paths[0], str(tmp_path / "wide.npy"), "-o", str(tmp_path / "m.joblib")]) == 2
+    assert "the videos' per-frame shapes differ" in _error_line(capsys)
 
 
 def test_empty_frame_folder(workdir, tmp_path, capsys):

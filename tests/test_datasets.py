@@ -12,13 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import Bunch
 
-from sklav.datasets import get_penn_action_root, load_penn_action, read_frame_folder, read_video
-from sklav.datasets._penn_action import (
-    JOINT_NAMES,
-    PENN_ACTIONS,
-    normalize_joints2d,
-    phase_labels,
+from sklav.datasets import (
+    get_penn_action_root,
+    load_penn_action,
+    load_penn_action_annotations,
+    load_video,
+    load_videos,
+    read_frame_folder,
+    read_video,
 )
+from sklav.datasets._penn_action import normalize_joints2d, phase_labels
+from sklav.datasets._penn_sources import JOINT_NAMES, PENN_ACTIONS
 from sklav.utils import check_frame_labels, check_videos
 
 SHARED = Path(__file__).parents[1].parent / "shared" / "data" / "penn_action"
@@ -312,6 +316,38 @@ def test_root_without_phases(fake_root):
         load_penn_action(fake_root, actions="squat", with_phases=False)
 
 
+def test_annotations_are_the_raw_values_of_the_same_selection(fake_root):
+    raw = load_penn_action_annotations(fake_root, split="all")
+    data = load_penn_action(fake_root, split="all")
+    for key in ("video_ids", "actions", "views", "splits"):
+        np.testing.assert_array_equal(raw[key], data[key])
+    x, y, vis = _fake_joints(0, 6)
+    np.testing.assert_array_equal(raw.x[0], x)
+    np.testing.assert_array_equal(raw.y[0], y)
+    np.testing.assert_array_equal(raw.visibility[0], vis)
+    assert raw.x[0].dtype == np.float64 and raw.visibility[0].dtype == np.uint8
+    assert raw.phase_starts == [(2, 4), (3,), (1, 3)]
+    assert raw.joint_names == list(JOINT_NAMES)
+    for a, b, v, video in zip(raw.x, raw.y, raw.visibility, data.videos):
+        np.testing.assert_array_equal(normalize_joints2d(a, b, v), video)
+    every = load_penn_action_annotations(fake_root, split="all", with_phases=False)
+    assert every.video_ids.tolist() == list(FAKE) and every.phase_starts is None
+    with pytest.raises(ValueError, match=r"No phase labels for action\(s\) \['bowl'\]"):
+        load_penn_action_annotations(fake_root, actions="bowl")
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_penn_action_annotations(fake_root, split="test")
+
+
+def test_bundled_annotations():
+    raw = load_penn_action_annotations(split="all", with_phases=False)
+    assert len(raw.video_ids) == 89 + 77 + 80 + 77
+    data = load_penn_action(split="val")
+    raw = load_penn_action_annotations(split="val")
+    np.testing.assert_array_equal(raw.video_ids, data.video_ids)
+    for starts, phases in zip(raw.phase_starts, data.phases):
+        np.testing.assert_array_equal(phase_labels(len(phases), starts), phases)
+
+
 def test_root_smpl(fake_root):
     data = load_penn_action(fake_root, split="all", features="smpl")
     assert [v.shape for v in data.videos] == [(6, 24, 3), (5, 24, 3), (4, 24, 3)]
@@ -433,6 +469,18 @@ def test_bundled_equals_shared_with_phases():
     bundled = load_penn_action(split="all")
     shared = load_penn_action(SHARED, actions=BUNDLED_ACTIONS, split="all")
     _assert_same_bunch(bundled, shared, with_phases=True)
+
+
+@needs_shared
+def test_bundled_annotations_equal_shared():
+    bundled = load_penn_action_annotations(split="all")
+    shared = load_penn_action_annotations(SHARED, actions=BUNDLED_ACTIONS, split="all")
+    for key in ("video_ids", "actions", "views", "splits"):
+        np.testing.assert_array_equal(bundled[key], shared[key])
+    for key in ("x", "y", "visibility"):
+        for a, b in zip(bundled[key], shared[key]):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert bundled.phase_starts == shared.phase_starts
 
 
 @needs_shared
@@ -672,3 +720,76 @@ def test_read_frame_folder_errors(tmp_path):
         read_frame_folder(folder)
     with pytest.raises(TypeError, match="path must be a path"):
         read_frame_folder(None)
+
+
+# ---------------------------------------------------------------------------
+# Videos from paths of any kind: load_video and load_videos
+# ---------------------------------------------------------------------------
+
+
+def test_load_video_array_files(tmp_path):
+    poses = np.random.default_rng(0).normal(size=(7, 13, 3)).astype(np.float32)
+    np.save(tmp_path / "poses.npy", poses)
+    np.testing.assert_array_equal(load_video(tmp_path / "poses.npy", size=4), poses)  # size: RGB only
+    assert load_video(str(tmp_path / "poses.npy")).dtype == np.float32
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"could not read the array file .*junk.npy"):
+        load_video(tmp_path / "junk.npy")
+    for name, array, message in [
+        ("flat", np.zeros(7), r"shape \(7,\); a video needs a time axis"),
+        ("empty", np.zeros((0, 3)), r"shape \(0, 3\)"),
+        ("text", np.array([["a", "b"]]), r"dtype <U1; a video must be numeric"),
+        ("complex", np.zeros((3, 2), complex), "dtype complex128"),
+    ]:
+        np.save(tmp_path / f"{name}.npy", array)
+        with pytest.raises(ValueError, match=f"{name}.npy' holds an array of {message}"):
+            load_video(tmp_path / f"{name}.npy")
+    with pytest.raises(FileNotFoundError, match=r"no such file or folder: '.*missing.npy'"):
+        load_video(tmp_path / "missing.npy")
+    with pytest.raises(TypeError, match="path must be a path"):
+        load_video(3)
+
+
+@pytest.mark.parametrize("size, shape", [(None, (8, 12)), (4, (4, 6)), ((5, 7), (5, 7)), (6, (6, 9))])
+def test_load_video_frame_folder_resized(tmp_path, size, shape):
+    folder = _write_frames(tmp_path / "clip", 3)
+    frames = load_video(folder, size=size)
+    assert frames.shape == (3,) + shape + (3,) and frames.dtype == np.uint8
+    assert _frame_index(frames) == [0, 1, 2]
+
+
+def test_load_video_frame_folder_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no frame images"):
+        load_video(tmp_path / "empty")
+    folder = _write_frames(tmp_path / "clip", 2)
+    with pytest.raises(ValueError, match="size must be positive"):
+        load_video(folder, size=0)
+
+
+def test_load_video_files(tmp_path, video_path, monkeypatch):
+    frames = load_video(video_path, fps=5, size=16)
+    assert frames.shape == (5, 16, 24, 3) and _frame_index(frames) == [0, 2, 4, 6, 8]
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(ValueError, match="broken.mp4"):
+        load_video(bad)
+    monkeypatch.setitem(sys.modules, "av", None)  # makes `import av` fail
+    with pytest.raises(ImportError, match=r"cannot read the video file '.*clip.mp4': .*sklav\[video\]"):
+        load_video(video_path)
+
+
+def test_load_videos_one_per_frame_shape(tmp_path, video_path):
+    a, b = _write_frames(tmp_path / "a", 3), _write_frames(tmp_path / "b", 4, h=16, w=20)
+    videos = load_videos([a, b, video_path])  # RGB of other sizes: resized to the first's
+    assert [v.shape for v in videos] == [(3, 8, 12, 3), (4, 8, 12, 3), (10, 8, 12, 3)]
+    assert _frame_index(videos[1]) == [0, 1, 2, 3]
+    assert [v.shape for v in load_videos([b, a], size=(6, 6))] == [(4, 6, 6, 3), (3, 6, 6, 3)]
+    np.save(tmp_path / "f5.npy", np.zeros((9, 5)))
+    np.save(tmp_path / "f6.npy", np.zeros((9, 6)))
+    assert [v.shape for v in load_videos([tmp_path / "f5.npy"] * 2)] == [(9, 5), (9, 5)]
+    with pytest.raises(ValueError, match=r"per-frame shapes differ: .*f5.npy \(5,\), .*f6.npy \(6,\)"):
+        load_videos([tmp_path / "f5.npy", tmp_path / "f6.npy"])
+    with pytest.raises(TypeError, match="a sequence of paths"):
+        load_videos(str(tmp_path / "f5.npy"))
+    assert load_videos([]) == []

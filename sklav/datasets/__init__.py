@@ -4,13 +4,26 @@
   poses or RGB frames, with the per-frame action phases used to evaluate LAV.
   Without a ``root`` it loads a small subset bundled with sklav (golf_swing
   and tennis_forehand joints and phases), so examples run offline.
+- :func:`load_penn_action_annotations`: the same selection of videos, as the
+  raw joint coordinates and phase starts stored in the files.
 - :func:`get_penn_action_root`: the full data's folder, from the
   ``SKLAV_PENN_ACTION`` environment variable.
 - :func:`read_video` and :func:`read_frame_folder`: one real video, from an
   encoded file (PyAV) or a folder of jpg frames, as ``(T, H, W, 3)`` uint8.
+- :func:`load_video` and :func:`load_videos`: videos from paths of any kind
+  (``.npy`` arrays, frame folders, video files), as the command line reads them.
 """
 
 from ._penn_action import get_penn_action_root, load_penn_action
-from ._video import read_frame_folder, read_video
+from ._penn_selection import load_penn_action_annotations
+from ._video import load_video, load_videos, read_frame_folder, read_video
 
-__all__ = ["load_penn_action", "get_penn_action_root", "read_video", "read_frame_folder"]
+__all__ = [
+    "load_penn_action",
+    "load_penn_action_annotations",
+    "get_penn_action_root",
+    "read_video",
+    "read_frame_folder",
+    "load_video",
+    "load_videos",
+]

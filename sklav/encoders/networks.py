@@ -58,10 +58,11 @@ class PosePreprocessor(nn.Module):
     """Poses ``(N, J, C)`` -> per-frame centred and scaled, flattened.
 
     Coordinates are centred on the mean of the visible joints and divided by
-    their root-mean-square distance to that centre. With a visibility channel
-    (``visibility_channel`` set), invisible joints are left out of the centre
-    and scale, their coordinates are zeroed, and the visibility is kept as an
-    input feature.
+    their root-mean-square distance to that centre
+    (:func:`sklav.utils.normalize_poses`, in float32, with the scale floored
+    at 1e-6). With a visibility channel (``visibility_channel`` set),
+    invisible joints are left out of the centre and scale, their coordinates
+    are zeroed, and the visibility is kept as an input feature.
     """
 
     def __init__(self, visibility_channel=None):
@@ -69,23 +70,16 @@ class PosePreprocessor(nn.Module):
         self.visibility_channel = visibility_channel
 
     def forward(self, poses):
+        from ..utils.poses import normalize_poses
+
         poses = poses.float()
         if self.visibility_channel is None:
-            coords = poses
-            visible = torch.ones_like(poses[..., :1])
-        else:
-            channel = self.visibility_channel % poses.shape[-1]
-            keep = [c for c in range(poses.shape[-1]) if c != channel]
-            coords = poses[..., keep]
-            visible = (poses[..., channel : channel + 1] > 0).float()
-        count = visible.sum(1, keepdim=True).clamp_min(1.0)
-        centre = (coords * visible).sum(1, keepdim=True) / count
-        centred = (coords - centre) * visible
-        scale = ((centred**2).sum((1, 2), keepdim=True) / count).sqrt().clamp_min(1e-6)
-        normalised = centred / scale
-        if self.visibility_channel is not None:
-            normalised = torch.cat([normalised, visible], dim=-1)
-        return normalised.flatten(1)
+            return normalize_poses(poses, min_scale=1e-6).flatten(1)
+        channel = self.visibility_channel % poses.shape[-1]
+        keep = [c for c in range(poses.shape[-1]) if c != channel]
+        visible = poses[..., channel] > 0
+        normalised = normalize_poses(poses[..., keep], visible, min_scale=1e-6)
+        return torch.cat([normalised, visible[..., None].float()], dim=-1).flatten(1)
 
 
 class FeaturePreprocessor(nn.Module):

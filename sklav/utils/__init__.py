@@ -1,10 +1,12 @@
-"""Shared helpers: validation of ragged lists of videos, and embedding them.
+"""Shared helpers: validation of ragged lists of videos, embedding them, poses.
 
 - :mod:`sklav.utils.validation`: :func:`check_videos`, :func:`check_embeddings`,
   :func:`check_frame_labels`, :func:`check_label_list`, :func:`check_metric`,
   :func:`check_positive_int`.
 - :mod:`sklav.utils.embedding`: :func:`embed`, per-frame embeddings of videos
   from an encoder (or of videos already embedded).
+- :mod:`sklav.utils.poses`: :func:`normalize_poses`, per-frame centring and
+  scaling of joints (the loader's and the encoder's).
 - :mod:`sklav.utils.estimator_checks`: checks for video transformers.
 - :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
   kernels and the losses.
@@ -14,6 +16,7 @@ Nothing here imports torch.
 """
 
 from .embedding import embed
+from .poses import normalize_poses
 from .validation import (
     check_embeddings,
     check_frame_labels,
@@ -31,4 +34,5 @@ __all__ = [
     "check_metric",
     "check_positive_int",
     "embed",
+    "normalize_poses",
 ]
