@@ -232,7 +232,7 @@ def test_fit_errors(workdir, tmp_path, capsys):
     assert main(["fit", *paths[:2], "-p", "no_such_param=1", "-o", str(tmp_path / "m.joblib")]) == 2
     assert "unknown LAVEncoder parameter(s) ['no_such_param']" in _error_line(capsys)
     assert main(["fit", *paths[:2], "--num-frames", "0", "-o", str(tmp_path / "m.joblib")]) == 2
-    assert "could not fit: num_frames must be a positive integer" in _error_line(capsys)
+    assert "could not fit: The 'num_frames' parameter of LAVEncoder must be an int" in _error_line(capsys)
     assert not (tmp_path / "m.joblib").exists()
 
 
