@@ -139,3 +139,80 @@ def test_regularizer_bad_timestamps():
         idm(torch.randn(2, 4, 3), t=torch.arange(5.0))
     with pytest.raises(TypeError, match="torch.Tensor"):
         idm(np.zeros((2, 4, 3)))
+
+
+def _unit(*shape, seed=0):
+    return torch.nn.functional.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
+
+
+def test_tcn_loss_prefers_adjacent_frames_close():
+    from sklav.losses import TCNLoss
+
+    smooth = torch.nn.functional.normalize(torch.cumsum(torch.randn(1, 12, 16) * 0.1, 1) + torch.randn(1, 1, 16), dim=-1)
+    # adjacent sampled frames identical, different pairs far apart: near-zero loss
+    ordered = _unit(1, 6, 16).repeat_interleave(2, dim=1)
+    batch = {"lengths": torch.tensor([12])}
+    assert TCNLoss()(ordered, batch) < 0.01 < TCNLoss()(_unit(1, 12, 16), batch)
+    assert torch.isfinite(TCNLoss()(smooth, batch))
+    with pytest.raises(ValueError, match="at least 4"):
+        TCNLoss()(ordered[:, :3], {"lengths": torch.tensor([3])})
+
+
+def test_sal_loss_learns_order_verification():
+    from sklav.losses import SALLoss
+
+    torch.manual_seed(0)
+    # embeddings that encode time: the classifier can learn to verify order
+    times = torch.linspace(0, 1, 10)
+    emb = torch.stack([times, 1 - times, torch.zeros(10), torch.zeros(10)], -1)[None].repeat(4, 1, 1)
+    criterion = SALLoss(embedding_dim=4, n_triplets=16)
+    optimizer = torch.optim.Adam(criterion.parameters(), lr=0.05)
+    batch = {"lengths": torch.tensor([10, 10, 8, 6])}
+    first = criterion(emb, batch).item()
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss = criterion(emb, batch)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5 * first
+
+
+def test_lav_loss_tcc_cycles_over_the_whole_batch():
+    from sklav.losses import LAVLoss, tcc_loss
+
+    emb = _unit(4, 5, 8)
+    batch = {"lengths": torch.tensor([5, 5, 4, 5]), "frame_indices": torch.arange(5.0).expand(4, 5),
+             "video_lengths": torch.tensor([5, 5, 5, 5])}
+    tcc_only = dict(alignment=None, regularizer=None, tcc_weight=1.0)
+    times = torch.arange(5.0).expand(4, 5)
+    lengths = batch["lengths"]
+    pairs = LAVLoss(**tcc_only, tcc_cycles="pairs")(emb, batch)
+    assert pairs.item() == pytest.approx(tcc_loss(emb[0::2], emb[1::2], times[0::2], times[1::2], lengths[0::2], lengths[1::2]).item())
+    i, j = zip(*[(a, b) for a in range(4) for b in range(a + 1, 4)])
+    i, j = list(i), list(j)
+    expected = tcc_loss(emb[i], emb[j], times[i], times[j], lengths[i], lengths[j])
+    assert LAVLoss(**tcc_only)(emb, batch).item() == pytest.approx(expected.item())
+
+
+@pytest.mark.parametrize("unit, expected", [("position", [0.0, 1.0, 2.0]), ("frame", [0.0, 4.0, 8.0]), ("fraction", [0.0, 0.4, 0.8])])
+def test_lav_loss_time_units(unit, expected):
+    from sklav.losses import LAVLoss
+
+    batch = {"frame_indices": torch.tensor([[0.0, 4.0, 8.0]]), "video_lengths": torch.tensor([10])}
+    times = LAVLoss(time_unit=unit)._timestamps(batch, "cpu")
+    assert torch.allclose(times, torch.tensor([expected]))
+
+
+@pytest.mark.parametrize("criterion", ["TCNLoss", "SALLoss"])
+def test_baselines_train_an_encoder(criterion):
+    import sklav.losses
+    from sklav import LAVEncoder
+
+    rng = np.random.default_rng(0)
+    videos = [np.cumsum(rng.normal(size=(20 + i, 4)), 0).astype(np.float32) for i in range(4)]
+    encoder = LAVEncoder(criterion=getattr(sklav.losses, criterion), num_frames=8, max_epochs=6, batch_size=2,
+                         hidden_dim=16, embedding_dim=8, context_stride=2, lr=1e-3, random_state=0).fit(videos)
+    losses = encoder.history_[:, "train_loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    if criterion == "SALLoss":  # the encoder's width reached the criterion, whose classifier trained too
+        assert encoder.net_.criterion_.classifier[0].in_features == 3 * 8

@@ -141,9 +141,11 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         The training objective. None: :class:`~sklav.losses.LAVLoss` built
         from ``gamma``, ``alpha``, ``sigma``, ``margin``, ``regularizer``,
         ``alignment``, ``tcc_weight`` and ``criterion_params``. A class is
-        instantiated with ``criterion_params`` alone and called as
-        ``criterion(embeddings, batch)`` (see
-        :meth:`sklav.losses.LAVLoss.forward`).
+        instantiated with ``criterion_params`` alone (and the encoder's
+        ``embedding_dim`` if it takes one, e.g. :class:`~sklav.losses.SALLoss`)
+        and called as ``criterion(embeddings, batch)`` (see
+        :meth:`sklav.losses.LAVLoss.forward`); its parameters, if any, are
+        trained with the network's.
     criterion_params : dict or None, default=None
         Further keyword arguments of the criterion, e.g.
         ``{'tcc_temperature': 0.5}`` for :class:`~sklav.losses.LAVLoss`.
@@ -321,6 +323,8 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
                 f"{changed} configure the default LAVLoss, but criterion={self.criterion.__name__} "
                 "replaces it; pass its settings in criterion_params."
             )
+        if "embedding_dim" in inspect.signature(self.criterion).parameters:
+            params.setdefault("embedding_dim", self.embedding_dim)
         return self.criterion, params
 
     def _check_videos(self, X, fitting):

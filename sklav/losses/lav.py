@@ -160,6 +160,9 @@ class LAVLoss(nn.Module):
     tcc_weight : float, default=0.0
         Weight of the added TCC loss; with ``alignment=None`` and
         ``regularizer=None``, TCC alone.
+    tcc_cycles : {'batch', 'pairs'}, default='batch'
+        Cycle every video through every other video of the batch, as TCC
+        does, or only through its partner.
     tcc_temperature, tcc_variance_lambda, tcc_similarity, \
 tcc_normalize_indices, tcc_loss_type
         :func:`~sklav.losses.tcc_loss`'s ``temperature``,
@@ -193,6 +196,7 @@ tcc_normalize_indices, tcc_loss_type
         reduction="sum",
         time_unit="position",
         tcc_weight=0.0,
+        tcc_cycles="batch",
         tcc_temperature=TCC_DEFAULTS["temperature"],
         tcc_variance_lambda=TCC_DEFAULTS["variance_lambda"],
         tcc_similarity=TCC_DEFAULTS["similarity"],
@@ -207,12 +211,14 @@ tcc_normalize_indices, tcc_loss_type
                         similarity=tcc_similarity, normalize_indices=tcc_normalize_indices,
                         loss_type=tcc_loss_type)
         self.tcc_weight = tcc_weight
+        self.tcc_cycles = tcc_cycles
         validate_params(LOSS_CONSTRAINTS, self._settings(), type(self).__name__)
         _check_terms(regularizer, alignment, tcc_weight)
 
     def _settings(self):
         tcc = {f"tcc_{name}": value for name, value in self.tcc.items()}
-        return {**self.lav, "time_unit": self.time_unit, "tcc_weight": self.tcc_weight, **tcc}
+        return {**self.lav, "time_unit": self.time_unit, "tcc_weight": self.tcc_weight,
+                "tcc_cycles": self.tcc_cycles, **tcc}
 
     def _timestamps(self, batch, device):
         """The regularizer's timestamps ``(2B, P)`` in ``time_unit``."""
@@ -251,8 +257,16 @@ tcc_normalize_indices, tcc_loss_type
         if self.lav["alignment"] is not None or self.lav["regularizer"] is not None:
             loss = loss + _lav_loss(*pair, **self.lav)
         if self.tcc_weight:
-            loss = loss + self.tcc_weight * tcc_loss(*pair, **self.tcc)
+            loss = loss + self.tcc_weight * self._tcc(embeddings, times, lengths, pair)
         return loss
+
+    def _tcc(self, embeddings, times, lengths, pair):
+        if self.tcc_cycles == "pairs":
+            return tcc_loss(*pair, **self.tcc)
+        # every unordered pair of videos of the batch; tcc_loss cycles both ways
+        first, second = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
+        return tcc_loss(embeddings[first], embeddings[second], times[first], times[second],
+                        lengths[first], lengths[second], **self.tcc)
 
     def extra_repr(self):
         return ", ".join(f"{name}={value!r}" for name, value in self._settings().items())
@@ -261,5 +275,6 @@ tcc_normalize_indices, tcc_loss_type
 LOSS_CONSTRAINTS = {
     **LAV_CONSTRAINTS,
     "time_unit": [StrOptions({"position", "fraction", "frame"})],
+    "tcc_cycles": [StrOptions({"batch", "pairs"})],
     **_TCC_CONSTRAINTS,
 }
