@@ -250,7 +250,8 @@ def load_penn_action(root=None, actions=None, split="train", features="joints2d"
     13 annotated 2D joints per frame. Five actions (baseball_swing, golf_swing,
     jumping_jacks, pushup, tennis_forehand) also have dense per-frame phase
     labels and SMPL poses, as released with CASA (Kwon et al., CVPR 2022);
-    these are the alignment benchmark used by LAV.
+    the LAV paper itself used 13 actions with labels of its own, not
+    available here.
 
     Parameters
     ----------
