@@ -1,7 +1,7 @@
 """Plots of embedded videos, alignments, few-shot curves and retrieved poses.
 
-Needs matplotlib (``pip install 'sklav[plot]'``); it is imported when a
-function is called, so ``import sklav.plotting`` works without it.
+matplotlib (a dependency of sklav) is imported when a function is called,
+so ``import sklav.plotting`` stays light.
 
 - :func:`plot_distance_matrix`: squared distances between the frames of two
   embedded videos (the paper's Fig. 4).

@@ -14,8 +14,8 @@ def import_pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "sklav.plotting needs matplotlib, an optional dependency: "
-            "pip install 'sklav[plot]' (or pip install matplotlib)."
+            "sklav.plotting needs matplotlib, a dependency of sklav that is missing "
+            "here: pip install matplotlib."
         ) from exc
     return plt
 
