@@ -154,6 +154,12 @@ def test_align_prints_the_correspondence_table_and_saves_a_figure(workdir, capsy
     assert figure.is_file() and figure.stat().st_size > 1000
 
 
+def test_align_a_video_with_itself_flags_nothing(workdir, capsys):
+    root, paths, model = workdir
+    assert main(["align", model, paths[1], paths[1], "-o", str(root / "self.png")]) == 0
+    assert "0 of 22 frames of B flagged." in capsys.readouterr().out
+
+
 def test_align_with_calibration(workdir, capsys):
     root, paths, model = workdir
     status = main(["align", model, paths[0], paths[1], "--calibration", paths[2], paths[3],
