@@ -3,20 +3,26 @@
 ::
 
     sklav demo [--action golf_swing] [--epochs N] [--seed S] [--quick] [--output-dir DIR]
-    sklav fit VIDEO... [-o model.joblib] [--epochs N] [--seed S] [-p NAME=VALUE]...
-    sklav embed MODEL VIDEO... [-o embeddings.npz]
+    sklav fit VIDEO... [-o model.joblib] [--force] [--epochs N] [--seed S] [-p NAME=VALUE]...
+    sklav embed MODEL VIDEO... [-o embeddings.npz] [--force]
     sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3]
 
 A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
 poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
-or a video file (read with PyAV); :func:`sklav.datasets.load_videos` reads them. A MODEL is a joblib file written by
-``sklav fit`` (or ``joblib.dump`` of a fitted :class:`~sklav.LAVEncoder` or a
-Pipeline holding one); joblib files run code when loaded, so load only models
-you trust. Errors print one ``sklav: error: ...`` line and exit with status 2.
-"""
+or a video file (read with PyAV); :func:`sklav.datasets.load_videos` reads
+them. A MODEL is a joblib file written by ``sklav fit`` (or ``joblib.dump`` of
+a fitted :class:`~sklav.LAVEncoder` or a Pipeline holding one); joblib files
+run code when loaded, so load only models you trust.
+
+Outputs are checked before any work and written atomically (``sklav._cli_io``):
+never onto an input, an existing model or embeddings file only with
+``--force`` (figures are replaced). Errors print one ``sklav: error: ...``
+line and exit with status 2; Ctrl-C prints ``sklav: interrupted...`` and
+exits with status 130, writing nothing."""
 
 import argparse
 import ast
+import math
 import os
 import sys
 import time
@@ -25,126 +31,28 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_io import (
+    CLIError,
+    Interrupted,
+    OutputFile,
+    embed_videos,
+    figure_output,
+    load_model,
+    read_videos,
+    save_figure,
+    unique_keys,
+    video_key,
+    videos_for_model,
+    watch_interrupt,
+    write_npz,
+)
+
 __all__ = ["main"]
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 DEFAULT_DEMO_EPOCHS = 20
 QUICK_DEMO_EPOCHS = 2
-
-
-class CLIError(Exception):
-    """A user error: reported as one line, exit status 2."""
-
-
-# --------------------------------------------------------------------------
-# inputs
-
-
-def _load_videos(paths, *, fps=None, size=None, same_shape=True):
-    """The videos of ``paths`` (:func:`sklav.datasets.load_videos`), errors as CLIError.
-
-    ``same_shape=False`` loads each video on its own
-    (:func:`sklav.datasets.load_video`), leaving shape checks to the caller.
-    """
-    from .datasets import load_video, load_videos
-
-    try:
-        if same_shape:
-            return load_videos(paths, fps=fps, size=size)
-        return [load_video(p, fps=fps, size=size) for p in paths]
-    except (ImportError, OSError, ValueError) as exc:  # their messages name the file
-        raise CLIError(str(exc)) from None
-
-
-def _video_key(path):
-    path = Path(path)
-    return path.name if path.is_dir() else path.stem
-
-
-def unique_keys(paths):
-    """One key per input: its file stem (folder name), made unique with ``_2``, ``_3``..."""
-    keys, seen = [], set()
-    for path in paths:
-        base = _video_key(path) or "video"
-        key, n = base, 1
-        while key in seen:
-            n += 1
-            key = f"{base}_{n}"
-        seen.add(key)
-        keys.append(key)
-    return keys
-
-
-# --------------------------------------------------------------------------
-# models
-
-
-def load_model(path):
-    """The embedding part of a saved model, and its LAVEncoder.
-
-    Returns
-    -------
-    embedder : transformer
-        The LAVEncoder, or the Pipeline's steps up to and including it.
-    encoder : LAVEncoder
-    """
-    import joblib
-    from sklearn.pipeline import Pipeline
-
-    from .encoders import LAVEncoder
-
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"no such model file: {str(path)!r}")
-    if path.is_dir():
-        raise CLIError(f"{str(path)!r} is a folder, not a model file.")
-    try:
-        model = joblib.load(path)
-    except Exception as exc:  # pickle and joblib raise many types on foreign files
-        raise CLIError(
-            f"{str(path)!r} is not an sklav model: joblib could not load it "
-            f"({type(exc).__name__}: {exc})."
-        ) from None
-
-    def fitted(estimator):
-        return isinstance(estimator, LAVEncoder) and hasattr(estimator, "net_")
-
-    if isinstance(model, LAVEncoder):
-        if not fitted(model):
-            raise CLIError(f"{str(path)!r} holds a LAVEncoder that was never fitted.")
-        return model, model
-    if isinstance(model, Pipeline):
-        positions = [k for k, (_, step) in enumerate(model.steps) if isinstance(step, LAVEncoder)]
-        if not positions:
-            raise CLIError(f"{str(path)!r} holds a Pipeline without a LAVEncoder; not an sklav model.")
-        k = positions[-1]
-        if not fitted(model.steps[k][1]):
-            raise CLIError(f"{str(path)!r} holds a Pipeline whose LAVEncoder was never fitted.")
-        return model[: k + 1], model.steps[k][1]
-    raise CLIError(
-        f"{str(path)!r} is not an sklav model: it holds a {type(model).__name__}, not a fitted "
-        "LAVEncoder or a Pipeline containing one."
-    )
-
-
-def _videos_for_model(paths, encoder, fps=None):
-    """Load videos in the layout the model was fitted on (RGB resized to its frames)."""
-    size = tuple(encoder.frame_shape_[:2]) if encoder.frame_kind_ == "images" else None
-    videos = _load_videos(paths, fps=fps, size=size, same_shape=False)
-    for path, video in zip(paths, videos):
-        if tuple(video.shape[1:]) != tuple(encoder.frame_shape_):
-            raise CLIError(
-                f"{str(path)!r} has frames of shape {video.shape[1:]}, but the model was fitted "
-                f"on {encoder.frame_kind_} of shape {tuple(encoder.frame_shape_)}."
-            )
-    return videos
-
-
-def _embed(embedder, videos, paths):
-    try:
-        return embedder.transform(videos)
-    except (ValueError, TypeError) as exc:
-        raise CLIError(f"could not embed {', '.join(map(str, paths))}: {exc}") from None
 
 
 # --------------------------------------------------------------------------
@@ -172,19 +80,34 @@ def _parse_size(text):
         raise argparse.ArgumentTypeError(f"expected an int (shorter side) or HxW, got {text!r}") from None
 
 
-def cmd_fit(args):
-    import joblib
+def _number(description, accept):
+    """An argparse type: a finite float for which ``accept(value)`` holds."""
 
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and accept(value)):
+            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}")
+        return value
+
+    return parse
+
+
+_finite = _number("a finite number", lambda value: True)
+_positive = _number("a positive number", lambda value: value > 0)
+
+
+def _encoder_from_args(args):
+    """An unfitted LAVEncoder with the command line's parameters, checked."""
     from .encoders import LAVEncoder
 
-    videos = _load_videos(args.videos, fps=args.fps, size=args.size)
-    if len(videos) < 2:
-        raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
     params = dict(random_state=args.seed, verbose=0 if args.quiet else 2)
     for name, value in (("max_epochs", args.epochs), ("num_frames", args.num_frames),
                         ("batch_size", args.batch_size), ("lr", args.lr), ("gamma", args.gamma),
                         ("alpha", args.alpha), ("embedding_dim", args.embedding_dim),
-                        ("device", args.device)):
+                        ("device", args.device), ("checkpoint", args.checkpoint)):
         if value is not None:
             params[name] = value
     params.update(dict(args.param or []))
@@ -193,32 +116,59 @@ def cmd_fit(args):
     if unknown:
         raise CLIError(f"unknown LAVEncoder parameter(s) {unknown}; see 'help(sklav.LAVEncoder)'.")
     encoder.set_params(**params)
+    try:
+        encoder._validate_params()  # before reading videos, not after
+    except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError
+        raise CLIError(str(exc)) from None
+    return encoder
+
+
+def _interrupted(encoder, output):
+    epochs = getattr(encoder, "n_epochs_trained_", None)
+    done = "" if epochs is None else f" after {epochs} of {encoder.max_epochs} epochs"
+    if encoder.checkpoint and encoder.checkpoint is not True:
+        hint = f"run the same command again to resume from the checkpoint in {str(encoder.checkpoint)!r}"
+    else:
+        hint = "--checkpoint DIR makes a fit resumable"
+    return Interrupted(f"{done}; {str(output.path)!r} not written; {hint}.")
+
+
+def cmd_fit(args):
+    import joblib
+
+    if len(args.videos) < 2:
+        raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
+    output = OutputFile(args.output, "model file", inputs=args.videos, force=args.force)
+    encoder = _encoder_from_args(args)
+    videos = read_videos(args.videos, fps=args.fps, size=args.size)
     lengths = [len(v) for v in videos]
     print(f"Fitting LAVEncoder on {len(videos)} videos ({sum(lengths)} frames, per-frame shape "
           f"{videos[0].shape[1:]}).")
     start = time.perf_counter()
-    try:
-        encoder.fit(videos)
-    except (ValueError, TypeError) as exc:
-        raise CLIError(f"could not fit: {exc}") from None
-    output = Path(args.output)
-    if output.parent and not output.parent.exists():
-        output.parent.mkdir(parents=True)
-    joblib.dump(encoder, output)
-    print(f"Fitted in {time.perf_counter() - start:.1f} s; model written to {output}")
+    with watch_interrupt() as watch:
+        try:
+            encoder.fit(videos)
+        except (ValueError, TypeError, ArithmeticError, OSError) as exc:
+            raise CLIError(f"could not fit: {exc}") from None
+        except KeyboardInterrupt:
+            raise _interrupted(encoder, output) from None
+    if watch.interrupted or getattr(encoder, "interrupted_", False):
+        raise _interrupted(encoder, output)  # skorch caught the KeyboardInterrupt
+    output.write(lambda file: joblib.dump(encoder, file))
+    print(f"Fitted in {time.perf_counter() - start:.1f} s; model written to {output.path}")
     return 0
 
 
 def cmd_embed(args):
+    output = OutputFile(args.output, "embeddings file", inputs=[args.model, *args.videos],
+                        force=args.force, suffixes={".npz"})
     embedder, encoder = load_model(args.model)
-    videos = _videos_for_model(args.videos, encoder, fps=args.fps)
-    embeddings = _embed(embedder, videos, args.videos)
-    keys = unique_keys(args.videos)
-    output = Path(args.output)
-    np.savez(output, **{k: np.asarray(e) for k, e in zip(keys, embeddings)})
-    for key, path, e in zip(keys, args.videos, embeddings):
-        print(f"{key}: {path} -> {np.shape(e)}")
-    print(f"Wrote {len(keys)} embedding array(s) to {output}")
+    videos = videos_for_model(args.videos, encoder, fps=args.fps)
+    arrays = dict(zip(unique_keys(args.videos), map(np.asarray, embed_videos(embedder, videos, args.videos))))
+    output.write(lambda file: write_npz(file, arrays))
+    for (key, e), path in zip(arrays.items(), args.videos):
+        print(f"{key}: {path} -> {e.shape}")
+    print(f"Wrote {len(arrays)} embedding array(s) to {output.path}")
     return 0
 
 
@@ -232,33 +182,14 @@ def format_alignment_table(result, threshold=None):
     return "\n".join(lines)
 
 
-def _save_figure(fig, path):
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True)
-    fig.savefig(path, dpi=100)
-    return path
-
-
-def _pyplot_or_none():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no figure (pip install 'sklav[plot]').")
-        return None
-    return plt
-
-
 def cmd_align(args):
     from .alignment import align
 
-    embedder, encoder = load_model(args.model)
     paths = [args.video_a, args.video_b] + list(args.calibration or [])
-    videos = _videos_for_model(paths, encoder, fps=args.fps)
-    embeddings = _embed(embedder, videos, paths)
+    figure = figure_output(args.output, inputs=[args.model, *paths])
+    embedder, encoder = load_model(args.model)
+    videos = videos_for_model(paths, encoder, fps=args.fps)
+    embeddings = embed_videos(embedder, videos, paths)
     result = align(None, embeddings[0], embeddings[1], gamma=args.gamma, calibration=embeddings[2:])
     threshold = result.threshold if args.threshold is None else args.threshold
     print(f"A = {args.video_a} ({len(videos[0])} frames), B = {args.video_b} "
@@ -271,13 +202,14 @@ def cmd_align(args):
     print(format_alignment_table(result, threshold))
     flagged = result.flagged(threshold)
     print(f"{len(flagged)} of {len(result.index_map)} frames of B flagged.")
-    plt = _pyplot_or_none()
-    if plt is not None:
+    if figure is not None:
+        import matplotlib.pyplot as plt
+
         from .plotting import plot_alignment
 
         fig = plot_alignment(result, threshold=threshold,
-                             labels=(_video_key(args.video_a), _video_key(args.video_b)))
-        print(f"Figure saved to {_save_figure(fig, args.output)}")
+                             labels=(video_key(args.video_a), video_key(args.video_b)))
+        print(f"Figure saved to {save_figure(fig, figure)}")
         plt.close(fig)
     return 0
 
@@ -298,6 +230,7 @@ def cmd_demo(args):
     )
     if epochs < 1:
         raise CLIError(f"--epochs must be a positive integer, got {epochs}.")
+    figure = figure_output(Path(args.output_dir) / "sklav_demo_alignment.png")
     train = load_penn_action(actions=args.action, split="train")
     val = load_penn_action(actions=args.action, split="val")
     train_videos, train_phases = train.videos, train.phases
@@ -328,13 +261,13 @@ def cmd_demo(args):
     for title, name in rows:
         print(f"{title:<32}{raw[name]['val']:>12.4f}{lav[name]['val']:>10.4f}")
     print()
-    plt = _pyplot_or_none()
-    if plt is not None:
-        path = Path(args.output_dir) / "sklav_demo_alignment.png"
+    if figure is not None:
+        import matplotlib.pyplot as plt
+
         same_view = [k for k in range(1, len(val_videos)) if val_views[k] == val_views[0]]
         other = same_view[0] if same_view else 1
         fig = _demo_figure(plt, encoder, val_videos[0], val_videos[other], other)
-        print(f"Alignment of two val videos saved to {_save_figure(fig, path)}")
+        print(f"Alignment of two val videos saved to {save_figure(fig, figure)}")
         plt.close(fig)
     return 0
 
@@ -380,37 +313,53 @@ def build_parser():
                       help=f"training epochs (default {DEFAULT_DEMO_EPOCHS}, {QUICK_DEMO_EPOCHS} with --quick)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quick", action="store_true", help="a smoke test: few videos and epochs")
-    demo.add_argument("--output-dir", default=".", help="where to save the figure (default: .)")
+    demo.add_argument("--output-dir", default=".",
+                      help="where to save the figure, created if missing (default: .); "
+                      "an existing sklav_demo_alignment.png there is replaced")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=cmd_demo)
 
-    fit = commands.add_parser("fit", help="fit a LAVEncoder on videos and save it",
-                              description="Fit a LAVEncoder (no labels) and save it with joblib.")
+    fps = dict(type=_positive, help="resample video files to this frame rate")
+    force = dict(action="store_true", help="replace OUTPUT if it exists (never an input)")
+    fit = commands.add_parser(
+        "fit", help="fit a LAVEncoder on videos and save it",
+        description="Fit a LAVEncoder (no labels) and save it with joblib. The model file is "
+        "written once training ends (a temporary file renamed onto it): a failed or interrupted "
+        "fit (Ctrl-C: exit status 130) leaves no file and an existing one as it was. An "
+        "existing model file is replaced only with --force; an input never.")
     fit.add_argument("videos", nargs="+", metavar="VIDEO")
-    fit.add_argument("-o", "--output", default="model.joblib", help="model file (default model.joblib)")
+    fit.add_argument("-o", "--output", default="model.joblib", metavar="OUTPUT",
+                     help="model file (default model.joblib); missing folders are created")
+    fit.add_argument("--force", **force)
     fit.add_argument("--epochs", type=int, help="max_epochs")
     fit.add_argument("--seed", type=int, help="random_state")
     fit.add_argument("--num-frames", type=int, help="frames sampled per video per step")
     fit.add_argument("--batch-size", type=int, help="video pairs per step")
-    fit.add_argument("--lr", type=float, help="learning rate")
-    fit.add_argument("--gamma", type=float, help="Soft-DTW smoothing")
-    fit.add_argument("--alpha", type=float, help="weight of the C-IDM regularizer")
+    fit.add_argument("--lr", type=_positive, help="learning rate")
+    fit.add_argument("--gamma", type=_positive, help="Soft-DTW smoothing")
+    fit.add_argument("--alpha", type=_finite, help="weight of the C-IDM regularizer")
     fit.add_argument("--embedding-dim", type=int)
     fit.add_argument("--device", help="'auto', 'cpu', 'cuda'...")
+    fit.add_argument("--checkpoint", metavar="DIR",
+                     help="checkpoint every epoch into DIR; the same command run again resumes")
     fit.add_argument("-p", "--param", action="append", type=_parse_param, metavar="NAME=VALUE",
                      help="any other LAVEncoder parameter, e.g. -p regularizer=idm (repeatable)")
-    fit.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    fit.add_argument("--fps", **fps)
     fit.add_argument("--size", type=_parse_size, help="resize RGB frames: shorter side or HxW")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(handler=cmd_fit)
 
-    embed = commands.add_parser("embed", help="embed every frame of videos with a fitted model",
-                                description="Write one (T, D) array per video to an .npz file, "
-                                "keyed by file stem.")
+    embed = commands.add_parser(
+        "embed", help="embed every frame of videos with a fitted model",
+        description="Write one (T, D) array per video to an .npz file, keyed by file stem "
+        "(folder name for frame folders), made unique with _2, _3...; each key is printed "
+        "with its video. An existing file is replaced only with --force.")
     embed.add_argument("model", metavar="MODEL")
     embed.add_argument("videos", nargs="+", metavar="VIDEO")
-    embed.add_argument("-o", "--output", default="embeddings.npz", help="default embeddings.npz")
-    embed.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    embed.add_argument("-o", "--output", default="embeddings.npz", metavar="OUTPUT",
+                       help="an .npz file (default embeddings.npz); missing folders are created")
+    embed.add_argument("--force", **force)
+    embed.add_argument("--fps", **fps)
     embed.set_defaults(handler=cmd_embed)
 
     al = commands.add_parser("align", help="align video B to video A; print the frame correspondence",
@@ -420,13 +369,15 @@ def build_parser():
     al.add_argument("model", metavar="MODEL")
     al.add_argument("video_a", metavar="A", help="the reference video")
     al.add_argument("video_b", metavar="B", help="the video aligned to it")
-    al.add_argument("-o", "--output", default="alignment.png", help="figure (default alignment.png)")
+    al.add_argument("-o", "--output", default="alignment.png",
+                    help="figure, format from the extension (default alignment.png); replaced "
+                    "if it exists")
     al.add_argument("--calibration", nargs="+", metavar="VIDEO",
                     help="normal executions that calibrate the deviation score")
-    al.add_argument("--gamma", type=float, default=0.1, help="Soft-DTW smoothing (default 0.1)")
-    al.add_argument("--threshold", type=float, default=None,
+    al.add_argument("--gamma", type=_positive, default=0.1, help="Soft-DTW smoothing (default 0.1)")
+    al.add_argument("--threshold", type=_finite, default=None,
                     help="deviation flagged above (default: calibrated with --calibration, else 3)")
-    al.add_argument("--fps", type=float, help="resample video files to this frame rate")
+    al.add_argument("--fps", **fps)
     al.set_defaults(handler=cmd_align)
     return parser
 
@@ -456,11 +407,13 @@ def main(argv=None):
     try:
         return args.handler(args)
     except CLIError as exc:
-        print(f"sklav: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n"))  # one line
+        print(f"sklav: error: {message}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("sklav: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        details = exc.args[0] if isinstance(exc, Interrupted) else ""
+        print(f"sklav: interrupted{details}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `sklav align ... | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -1,8 +1,11 @@
 """The ``sklav`` command line, end to end on tiny inputs written by the tests."""
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import joblib
 import numpy as np
@@ -57,23 +60,84 @@ def test_fit_writes_a_fitted_encoder(workdir):
     assert len(encoder.history_) == 2
 
 
+def _reported_keys(out):
+    """``key: path -> shape`` lines printed by ``sklav embed``, as {key: path}."""
+    return dict(line.split(" -> ")[0].split(": ", 1) for line in out.splitlines() if " -> " in line)
+
+
 def test_embed_writes_one_array_per_video_with_unique_keys(workdir, capsys):
     root, paths, model = workdir
     (root / "other").mkdir(exist_ok=True)
-    shutil.copy(paths[0], root / "other" / "video0.npy")
+    other = root / "other" / "video0.npy"  # same base name, other content
+    shutil.copy(paths[2], other)
     out = root / "emb.npz"
-    status = main(["embed", model, paths[0], paths[1], str(root / "other" / "video0.npy"),
-                   "-o", str(out)])
+    status = main(["embed", model, paths[0], paths[1], str(other), "-o", str(out)])
     assert status == 0
+    printed = capsys.readouterr().out
+    expected = joblib.load(model).transform([np.load(p) for p in (paths[0], paths[1], other)])
     with np.load(out) as z:
         assert sorted(z.files) == ["video0", "video0_2", "video1"]
-        assert z["video0"].shape == (18, 8)
-        np.testing.assert_allclose(z["video0"], z["video0_2"])
-    assert "Wrote 3 embedding array(s)" in capsys.readouterr().out
+        for key, e in zip(["video0", "video1", "video0_2"], expected):
+            np.testing.assert_allclose(z[key], e, rtol=1e-5, atol=1e-6)
+        assert z["video0"].shape == (18, 8) and z["video0_2"].shape == (20, 8)
+    assert _reported_keys(printed) == {"video0": paths[0], "video1": paths[1], "video0_2": str(other)}
+    assert f"Wrote 3 embedding array(s) to {out}" in printed
+
+
+def test_embed_any_file_name_is_a_key(workdir, tmp_path, capsys):
+    # numpy.savez(path, **arrays) lost 'allow_pickle' and crashed on 'file'
+    root, paths, model = workdir
+    names = ["allow_pickle", "file", "args", "kwds", "video0"]
+    inputs = []
+    for name, source in zip(names, paths + paths[:1]):
+        (tmp_path / name).mkdir()
+        inputs.append(str(shutil.copy(source, tmp_path / name / f"{name}.npy")))
+    out = tmp_path / "names.npz"
+    assert main(["embed", model, *inputs, "-o", str(out)]) == 0
+    reported = _reported_keys(capsys.readouterr().out)
+    with np.load(out) as z:
+        assert sorted(z.files) == sorted(names) == sorted(reported)
+        for name, path in reported.items():
+            assert len(z[name]) == len(np.load(path))
+
+
+def test_embed_output_name(workdir, tmp_path, capsys):
+    _, paths, model = workdir
+    # exactly the given name, or an error: never 'x.txt.npz' reported as 'x.txt'
+    for name in ("x.txt", "noext"):
+        assert main(["embed", model, paths[0], "-o", str(tmp_path / name)]) == 2
+        assert f"the embeddings file '{tmp_path / name}' must end in .npz" in _error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+    nested = tmp_path / "new" / "sub" / "E.NPZ"  # missing folders are created
+    assert main(["embed", model, paths[0], "-o", str(nested)]) == 0
+    assert f"to {nested}" in capsys.readouterr().out
+    with np.load(nested) as z:
+        assert z.files == ["video0"]
+
+
+def test_embed_existing_output_needs_force(workdir, tmp_path, capsys):
+    _, paths, model = workdir
+    out = tmp_path / "e.npz"
+    out.write_bytes(b"precious")
+    assert main(["embed", model, paths[0], "-o", str(out)]) == 2
+    assert f"the embeddings file '{out}' exists; use --force to replace it." in _error_line(capsys)
+    assert out.read_bytes() == b"precious"
+    assert main(["embed", model, paths[0], "-o", str(out), "--force"]) == 0
+    with np.load(out) as z:
+        assert z.files == ["video0"]
+    # never onto an input, even with --force
+    renamed = tmp_path / "model.npz"
+    shutil.copy(model, renamed)
+    assert main(["embed", str(renamed), paths[0], "-o", str(renamed), "--force"]) == 2
+    assert f"'{renamed}' is the input '{renamed}'; refusing to overwrite it." in _error_line(capsys)
+    assert renamed.read_bytes() == open(model, "rb").read()
+    assert main(["embed", model, paths[0], "-o", str(tmp_path)]) == 2
+    assert "is a folder" in _error_line(capsys)
 
 
 def test_unique_keys():
     assert unique_keys(["a/x.npy", "b/x.npy", "x.mp4", "y.npy"]) == ["x", "x_2", "x_3", "y"]
+    assert unique_keys(["a/x.npy", "b/x.npy", "x_2.npy", "/"]) == ["x", "x_2", "x_2_2", "video"]
 
 
 def test_align_prints_the_correspondence_table_and_saves_a_figure(workdir, capsys):
@@ -88,6 +152,12 @@ def test_align_prints_the_correspondence_table_and_saves_a_figure(workdir, capsy
     frames_a = [int(r[0]) for r in rows]
     assert frames_a == sorted(frames_a) and 0 <= min(frames_a) and max(frames_a) < 18
     assert figure.is_file() and figure.stat().st_size > 1000
+
+
+def test_align_a_video_with_itself_flags_nothing(workdir, capsys):
+    root, paths, model = workdir
+    assert main(["align", model, paths[1], paths[1], "-o", str(root / "self.png")]) == 0
+    assert "0 of 22 frames of B flagged." in capsys.readouterr().out
 
 
 def test_align_with_calibration(workdir, capsys):
@@ -110,6 +180,170 @@ def test_pipeline_model_is_accepted(workdir, capsys):
     assert main(["embed", str(path), paths[2], "-o", str(root / "p.npz")]) == 0
     with np.load(root / "p.npz") as z:
         assert z["video2"].shape == (20, 8)
+
+
+# --------------------------------------------------------------------------
+# fit's output: checked before training, written atomically, interruptions
+
+
+@pytest.fixture
+def fake_fit(monkeypatch):
+    """LAVEncoder.fit replaced by ``behaviour(encoder)``; the list of calls is returned."""
+    calls = []
+
+    def install(behaviour=lambda encoder: None):
+        def fit(self, X, y=None, **params):
+            calls.append(self)
+            behaviour(self)
+            self.fake_fitted_ = True
+            return self
+
+        monkeypatch.setattr(LAVEncoder, "fit", fit)
+        return calls
+
+    return install
+
+
+def _no_temp_files(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_fit_output_exists_needs_force(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+    calls = fake_fit()
+    out = tmp_path / "m.joblib"
+    out.write_bytes(b"a good model")
+    assert main(["fit", *paths[:2], "-o", str(out), "--quiet"]) == 2
+    assert f"the model file '{out}' exists; use --force to replace it." in _error_line(capsys)
+    assert out.read_bytes() == b"a good model" and calls == []  # checked before training
+    assert main(["fit", *paths[:2], "-o", str(out), "--quiet", "--force"]) == 0
+    assert f"model written to {out}" in capsys.readouterr().out
+    assert joblib.load(out).fake_fitted_ and _no_temp_files(tmp_path)
+    nested = tmp_path / "new" / "sub" / "m.joblib"  # missing folders are created
+    assert main(["fit", *paths[:2], "-o", str(nested), "--quiet"]) == 0
+    assert joblib.load(nested).fake_fitted_
+
+
+def test_fit_never_overwrites_an_input(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+    calls = fake_fit()
+    video = tmp_path / "v.npy"
+    shutil.copy(paths[0], video)
+    before = video.read_bytes()
+    for output in (str(video), str(tmp_path / "." / "v.npy")):
+        assert main(["fit", str(video), paths[1], "-o", output, "--force", "--quiet"]) == 2
+        assert "is the input" in _error_line(capsys)
+    assert video.read_bytes() == before and calls == []
+
+
+def test_fit_output_errors_before_training(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+    calls = fake_fit()
+    for output, message in [
+        (str(tmp_path), f"the model file '{tmp_path}' is a folder; give a file name."),
+        ("/proc/sklav-nope/m.joblib", "cannot write the model file '/proc/sklav-nope/m.joblib' in the "
+                                      "folder '/proc/sklav-nope'"),
+        (f"{paths[0]}/m.joblib", f"cannot write the model file '{paths[0]}/m.joblib'"),
+    ]:
+        assert main(["fit", *paths[:2], "-o", output, "--quiet"]) == 2
+        assert message in _error_line(capsys)
+    if hasattr(os, "geteuid") and os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["fit", *paths[:2], "-o", str(locked / "m.joblib"), "--quiet"]) == 2
+        assert "cannot write the model file" in _error_line(capsys)
+    assert calls == []
+
+
+def test_fit_invalid_parameter_is_one_line_before_reading_videos(workdir, capsys, fake_fit):
+    _, paths, _ = workdir
+    calls = fake_fit()
+    assert main(["fit", paths[0], "missing.npy", "-p", "device=tpu", "-o", "unused.joblib"]) == 2
+    line = _error_line(capsys)
+    assert line.startswith("sklav: error: The 'device' parameter of LAVEncoder must be")
+    assert "Got 'tpu' instead." in line and calls == []
+
+
+def test_fit_failed_write_keeps_the_existing_model(workdir, tmp_path, capsys, fake_fit, monkeypatch):
+    _, paths, _ = workdir
+    fake_fit()
+    out = tmp_path / "m.joblib"
+    out.write_bytes(b"a good model")
+
+    def dump_then_fail(value, file):
+        file.write(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", dump_then_fail)
+    assert main(["fit", *paths[:2], "-o", str(out), "--force", "--quiet"]) == 2
+    assert (f"sklav: error: could not write the model file '{out}': No space left on device."
+            == _error_line(capsys))
+    assert out.read_bytes() == b"a good model" and _no_temp_files(tmp_path)
+
+
+def _swallowed_sigint(encoder):
+    try:  # what skorch does with Ctrl-C: stop training, return normally
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        pass
+
+
+def _raise_keyboard_interrupt(encoder):
+    raise KeyboardInterrupt
+
+
+def _flag_interrupted(encoder):
+    encoder.interrupted_, encoder.n_epochs_trained_ = True, 2
+
+
+@pytest.mark.parametrize("behaviour", [_raise_keyboard_interrupt, _flag_interrupted, _swallowed_sigint])
+def test_fit_interrupted_exits_130_and_keeps_the_existing_model(workdir, tmp_path, capsys, fake_fit,
+                                                                behaviour):
+    _, paths, _ = workdir
+    fake_fit(behaviour)
+    out = tmp_path / "m.joblib"
+    out.write_bytes(b"a good model")
+    assert main(["fit", *paths[:2], "-o", str(out), "--force", "--epochs", "10", "--quiet"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.startswith("sklav: interrupted") and "written" not in captured.out
+    assert f"'{out}' not written; --checkpoint DIR makes a fit resumable." in captured.err
+    if behaviour is _flag_interrupted:
+        assert captured.err.startswith("sklav: interrupted after 2 of 10 epochs;")
+    assert out.read_bytes() == b"a good model" and _no_temp_files(tmp_path)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fit_interrupted_with_checkpoint_says_how_to_resume(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+    calls = fake_fit(_flag_interrupted)
+    status = main(["fit", *paths[:2], "-o", str(tmp_path / "m.joblib"), "--quiet",
+                   "--checkpoint", str(tmp_path / "ckpt")])
+    assert status == 130 and calls[0].checkpoint == str(tmp_path / "ckpt")
+    assert (f"run the same command again to resume from the checkpoint in '{tmp_path / 'ckpt'}'."
+            in capsys.readouterr().err)
+    assert not (tmp_path / "m.joblib").exists()
+
+
+@pytest.mark.slow
+def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path):
+    _, paths, _ = workdir
+    out = tmp_path / "m.joblib"
+    out.write_bytes(b"a good model")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sklav.cli", "fit", *paths, "-o", str(out), "--force",
+         *TINY_FIT[2:], "--epochs", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("Fitting LAVEncoder")
+        time.sleep(1.0)  # into the training loop
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.startswith("sklav: interrupted") and "Traceback" not in err
+    assert out.read_bytes() == b"a good model" and _no_temp_files(tmp_path)
 
 
 # --------------------------------------------------------------------------
@@ -232,8 +466,21 @@ def test_fit_errors(workdir, tmp_path, capsys):
     assert main(["fit", *paths[:2], "-p", "no_such_param=1", "-o", str(tmp_path / "m.joblib")]) == 2
     assert "unknown LAVEncoder parameter(s) ['no_such_param']" in _error_line(capsys)
     assert main(["fit", *paths[:2], "--num-frames", "0", "-o", str(tmp_path / "m.joblib")]) == 2
-    assert "could not fit: The 'num_frames' parameter of LAVEncoder must be an int" in _error_line(capsys)
+    assert "error: The 'num_frames' parameter of LAVEncoder must be an int" in _error_line(capsys)
     assert not (tmp_path / "m.joblib").exists()
+
+
+def test_fit_failure_is_one_line(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+
+    def fail(encoder):
+        raise FloatingPointError("non-finite loss at epoch 3\n(lower lr)")
+
+    fake_fit(fail)
+    assert main(["fit", *paths[:2], "-o", str(tmp_path / "m.joblib"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == "sklav: error: could not fit: non-finite loss at epoch 3 (lower lr)\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_argparse_errors_exit_2(capsys):
@@ -255,13 +502,60 @@ def test_console_entry_point_runs_as_a_process(workdir):
         assert version.returncode == 0 and version.stdout.startswith("sklav ")
 
 
+def test_align_argument_errors(workdir, capsys):
+    _, paths, model = workdir
+    for option, value, message in [
+        ("--gamma", "0", "argument --gamma: expected a positive number, got '0'"),
+        ("--gamma", "nan", "argument --gamma: expected a positive number, got 'nan'"),
+        ("--threshold", "nan", "argument --threshold: expected a finite number, got 'nan'"),
+        ("--threshold", "inf", "argument --threshold: expected a finite number, got 'inf'"),
+        ("--fps", "-1", "argument --fps: expected a positive number, got '-1'"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["align", model, paths[0], paths[1], option, value])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+def test_align_figure_format_from_its_name(workdir, tmp_path, capsys, monkeypatch):
+    _, paths, model = workdir
+    for name, got in [("f.npy", "not '.npy'"), ("figure", "it has no extension")]:
+        assert main(["align", model, paths[0], paths[1], "-o", str(tmp_path / name)]) == 2
+        line = _error_line(capsys)
+        assert f"the figure '{tmp_path / name}' must end in one of " in line and ".png" in line
+        assert got in line
+    assert list(tmp_path.iterdir()) == []
+    figure = tmp_path / "new" / "a.SVG"
+    assert main(["align", model, paths[0], paths[1], "-o", str(figure)]) == 0
+    assert f"Figure saved to {figure}" in capsys.readouterr().out
+    assert b"<svg" in figure.read_bytes()[:1000] and _no_temp_files(figure.parent)
+
+
+def test_demo_output_dir_checked_before_computing(tmp_path, capsys, monkeypatch):
+    import sklav.datasets
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the demo loaded its data before checking --output-dir")
+
+    monkeypatch.setattr(sklav.datasets, "load_penn_action", no_data)
+    (tmp_path / "file").write_text("not a folder")
+    for folder in ("/proc/sklav-nope", str(tmp_path / "file")):
+        assert main(["demo", "--quick", "--output-dir", folder]) == 2
+        assert f"cannot write the figure '{folder}/sklav_demo_alignment.png'" in _error_line(capsys)
+
+
 @pytest.mark.slow
 def test_demo_quick(tmp_path, capsys):
-    assert main(["demo", "--quick", "--quiet", "--output-dir", str(tmp_path)]) == 0
+    assert main(["demo", "--quick", "--quiet", "--output-dir", str(tmp_path / "figs")]) == 0
     out = capsys.readouterr().out
+    table = {}
     for metric in ("phase classification accuracy", "phase progression R^2", "Kendall's tau",
                    "frame retrieval AP@5"):
         line = next(line for line in out.splitlines() if line.startswith(metric))
-        raw, lav = (float(v) for v in line.split()[-2:])
-        assert -1 <= raw <= 1 and -1 <= lav <= 1
-    assert (tmp_path / "sklav_demo_alignment.png").stat().st_size > 1000
+        table[metric] = [float(v) for v in line.split()[-2:]]  # raw joints, LAV
+    for metric in ("phase classification accuracy", "frame retrieval AP@5"):
+        assert all(0 <= v <= 1 for v in table[metric])
+    raw_tau, lav_tau = table["Kendall's tau"]
+    assert lav_tau > raw_tau + 0.1  # even two epochs learn the temporal order raw joints lack
+    figure = tmp_path / "figs" / "sklav_demo_alignment.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 1000

@@ -660,8 +660,72 @@ def test_read_video_truncated(tmp_path, video_path):
     pytest.importorskip("av")
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(video_path.read_bytes()[:200])
-    with pytest.raises(ValueError, match="cut.mp4"):
+    with pytest.raises(ValueError, match=r"cut.mp4' \(damaged, truncated or not a video\)"):
         read_video(cut)
+
+
+def test_read_video_truncated_anywhere_says_so(tmp_path, video_path):
+    # cut at every point, an mp4 whose index is at the end is never "without a video
+    # stream": every error names the file and says it may be truncated
+    pytest.importorskip("av")
+    data = video_path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    messages = set()
+    for n in range(0, len(data), 16):
+        cut.write_bytes(data[:n])
+        try:
+            read_video(cut)
+        except ValueError as exc:
+            messages.add(str(exc))
+    assert messages
+    for message in messages:
+        assert "cut.mp4" in message and "truncated" in message and "no video stream" not in message
+
+
+def test_read_video_truncated_data_warns(tmp_path):
+    # index first (faststart): a cut file still opens and decodes its first frames
+    av = pytest.importorskip("av")
+    path = tmp_path / "fast.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        for _ in range(10):
+            image = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)  # incompressible
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.warns(UserWarning, match=r"fast.mp4': decoded \d frames; its header declares 10; "
+                      "the file may be truncated"):
+        frames = read_video(path)
+    assert 0 < len(frames) < 10
+
+
+def test_read_video_frame_budget(tmp_path, video_path, monkeypatch):
+    from sklav.datasets import _video_file
+
+    assert read_video(video_path, max_frames=10).shape[0] == 10
+    assert read_video(video_path, fps=20, max_frames=None).shape[0] == 20
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"Reading video file '.*clip.mp4' at fps=1e\+06 would give "
+                       r"about 1000000 frames, more than max_frames=100000; lower fps"):
+        read_video(video_path, fps=1e6)  # would be 4.6 GB of frames
+    assert time.perf_counter() - start < 5
+    with pytest.raises(ValueError, match=r"about 20 frames, more than max_frames=19"):
+        read_video(video_path, fps=20, max_frames=19)
+    assert read_video(video_path, fps=20, max_frames=20).shape[0] == 20
+    with pytest.raises(ValueError, match=r"clip.mp4' would give about 10 frames, more than max_frames=9"):
+        read_video(video_path, max_frames=9)
+    # a header without duration: the budget still holds while decoding
+    monkeypatch.setattr(_video_file, "_expected_frames", lambda *args: None)
+    with pytest.raises(ValueError, match=r"about 10 frames, more than max_frames=9"):
+        read_video(video_path, max_frames=9)
+    with pytest.raises(ValueError, match=r"at fps=20 would give about 20 frames, more than max_frames=19"):
+        read_video(video_path, fps=20, max_frames=19)
+    for bad, error in [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)]:
+        with pytest.raises(error, match="max_frames must be"):
+            read_video(video_path, max_frames=bad)
 
 
 def test_read_video_without_pyav(monkeypatch, video_path):
@@ -698,6 +762,24 @@ def test_read_frame_folder_natural_order_and_modes(tmp_path):
     frames = read_frame_folder(grey)
     assert frames.shape == (2, 8, 12, 3)
     np.testing.assert_array_equal(frames[..., 0], frames[..., 2])
+
+
+def test_read_frame_folder_16_bit_png_scaled_not_saturated(tmp_path):
+    from PIL import Image
+
+    levels = np.array([0, 1000, 257 * 100, 40000, 65535], dtype=np.uint16)
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    for i, level in enumerate(levels):
+        image = Image.fromarray(np.full((4, 6), level, dtype=np.uint16))
+        assert image.mode.startswith("I;16")
+        image.save(folder / f"{i:06d}.png")
+    Image.fromarray(np.full((4, 6, 3), 100, dtype=np.uint8)).save(folder / "000005.png")  # 8-bit
+    frames = read_frame_folder(folder)
+    assert frames.dtype == np.uint8 and frames.shape == (6, 4, 6, 3)
+    np.testing.assert_array_equal(frames[:, 0, 0, 0], [0, 4, 100, 156, 255, 100])
+    np.testing.assert_array_equal(frames[..., 0], frames[..., 2])
+    np.testing.assert_array_equal(load_video(folder), frames)
 
 
 def test_read_frame_folder_errors(tmp_path):

@@ -7,197 +7,16 @@ path (a ``.npy`` array, a frame folder or a video file) into a video, as the
 ``sklav`` command line does with its arguments.
 """
 
-import numbers
 import os
 import re
-from pathlib import Path
 
 import numpy as np
+
+from ._video_file import _check_path, _check_size, _output_hw, read_video
 
 __all__ = ["read_video", "read_frame_folder", "load_video", "load_videos"]
 
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
-_TIME_TOL = 1e-6  # seconds; timestamps closer than this are equal
-
-
-def _import_av():
-    try:
-        import av
-    except ImportError as exc:
-        raise ImportError(
-            "read_video needs PyAV (the 'av' package), an optional dependency of "
-            "sklav: pip install 'sklav[video]' (or pip install av)."
-        ) from exc
-    return av
-
-
-def _check_path(path, what):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{what} must be a path (str or os.PathLike), got {type(path).__name__}.")
-    return Path(path).expanduser()
-
-
-def _check_size(size):
-    """Validate ``size``: None, an int (shorter side) or a pair (H, W)."""
-    if size is None:
-        return None
-    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
-        if size < 1:
-            raise ValueError(f"size must be positive, got {size}.")
-        return int(size)
-    if isinstance(size, (tuple, list)) and len(size) == 2 and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size
-    ):
-        if min(size) < 1:
-            raise ValueError(f"size (H, W) must be positive, got {tuple(size)}.")
-        return (int(size[0]), int(size[1]))
-    raise TypeError(
-        f"size must be None, an int (shorter side) or a pair of ints (H, W), got {size!r}."
-    )
-
-
-def _output_hw(height, width, size):
-    if size is None:
-        return height, width
-    if isinstance(size, tuple):
-        return size
-    if height <= width:
-        return size, max(1, int(round(width * size / height)))
-    return max(1, int(round(height * size / width))), size
-
-
-def read_video(path, fps=None, size=None):
-    """Read a video file into an array of RGB frames, with PyAV.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A video file any FFmpeg build can decode (mp4, avi, webm, ...). The
-        first video stream is read.
-    fps : float or None, default=None
-        None keeps every decoded frame. Otherwise the video is resampled to
-        ``fps`` frames per second by timestamp: output frame ``k`` is the last
-        frame shown at time ``t0 + k / fps`` (``t0``: the first frame's
-        time), for every such time within the video's duration, so frames are
-        dropped (lower rate) or repeated (higher rate).
-    size : int, (int, int) or None, default=None
-        None keeps the decoded size; an int resizes the shorter side to
-        ``size`` keeping the aspect ratio (the other side rounded); a pair
-        resizes to exactly ``(H, W)``. Resizing uses FFmpeg's bilinear
-        scaler.
-
-    Returns
-    -------
-    frames : ndarray of shape (T, H, W, 3), dtype uint8
-        RGB frames in presentation order.
-
-    Raises
-    ------
-    ImportError
-        If PyAV is not installed (``pip install 'sklav[video]'``).
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file cannot be opened or decoded, has no video stream or no
-        frames, or for a non-positive ``fps``/``size``.
-    TypeError
-        For a ``path``, ``fps`` or ``size`` of the wrong type.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> import av, numpy as np
-    >>> from sklav.datasets import read_video
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(tmp.name, "clip.mp4")
-    >>> with av.open(path, "w") as out:
-    ...     stream = out.add_stream("mpeg4", rate=10)
-    ...     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-    ...     for i in range(10):
-    ...         image = np.full((48, 64, 3), 20 * i, dtype=np.uint8)
-    ...         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-    ...         out.mux(stream.encode(frame))
-    ...     out.mux(stream.encode())
-    >>> read_video(path).shape
-    (10, 48, 64, 3)
-    >>> read_video(path, fps=5, size=24).shape  # every other frame, shorter side 24
-    (5, 24, 32, 3)
-    >>> tmp.cleanup()
-    """
-    path = _check_path(path, "path")
-    if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
-            raise TypeError(f"fps must be None or a positive number, got {fps!r}.")
-        if not np.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be a positive number, got {fps!r}.")
-        fps = float(fps)
-    size = _check_size(size)
-    if not path.exists():
-        raise FileNotFoundError(f"Video file {str(path)!r} does not exist.")
-    if not path.is_file():
-        raise ValueError(f"Video path {str(path)!r} is not a file.")
-    av = _import_av()
-
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise ValueError(f"Could not open video file {str(path)!r}: {exc}") from exc
-
-    out = []
-    with container:
-        if not container.streams.video:
-            raise ValueError(f"Video file {str(path)!r} has no video stream.")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate
-        hw = None
-        times = []
-        pending = None  # (time, frame) last decoded, not yet emitted for all its targets
-        next_k = 0
-
-        def convert(frame):
-            return frame.reformat(width=hw[1], height=hw[0], format="rgb24").to_ndarray()
-
-        def emit_until(frame, t_end):
-            # Emit `frame` for every target time strictly before t_end.
-            nonlocal next_k
-            array = None
-            while times[0] + next_k / fps < t_end - _TIME_TOL:
-                if array is None:
-                    array = convert(frame)
-                out.append(array)
-                next_k += 1
-
-        try:
-            for i, frame in enumerate(container.decode(stream)):
-                if hw is None:
-                    hw = _output_hw(frame.height, frame.width, size)
-                if fps is None:
-                    out.append(convert(frame))
-                    continue
-                if frame.time is not None:
-                    t = float(frame.time)
-                else:
-                    t = i / float(rate) if rate else i / fps
-                times.append(t)
-                if pending is not None:
-                    emit_until(pending, t)
-                pending = frame
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise ValueError(f"Could not decode video file {str(path)!r}: {exc}") from exc
-        if fps is not None and pending is not None:
-            diffs = np.diff(times)
-            diffs = diffs[diffs > _TIME_TOL]
-            if diffs.size:
-                interval = float(np.median(diffs))
-            else:
-                interval = 1.0 / float(rate) if rate else 1.0 / fps
-            emit_until(pending, times[-1] + interval)
-            if not out:  # a single target time always exists: t0 itself
-                out.append(convert(pending))
-    if not out:
-        raise ValueError(f"Video file {str(path)!r} has no decodable frames.")
-    return np.stack(out)
 
 
 def _natural_key(name):
@@ -217,7 +36,7 @@ def read_frame_folder(path):
         the frames, sorted by name with digit runs compared as numbers (so
         ``frame2.jpg`` comes before ``frame10.jpg``; zero-padded names sort as
         usual). Other files are ignored. Grey or RGBA images are converted to
-        RGB.
+        RGB; 16-bit images are scaled to 0-255 (65535 becomes 255).
 
     Returns
     -------
@@ -270,7 +89,7 @@ def read_frame_folder(path):
     for i, file in enumerate(files):
         try:
             with Image.open(file) as image:
-                array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+                array = _rgb8(image)
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ValueError(f"Could not read frame image {str(file)!r}: {exc}") from exc
         if frames is None:
@@ -283,6 +102,15 @@ def read_frame_folder(path):
             )
         frames[i] = array
     return frames
+
+
+def _rgb8(image):
+    """A PIL image as ``(H, W, 3)`` uint8 RGB; 16-bit grey scaled to 0-255, not clipped."""
+    if image.mode == "I" or image.mode.startswith("I;16"):  # 16-bit grey PNGs
+        values = np.asarray(image).astype(np.float64)
+        grey = np.rint(np.clip(values, 0, 65535) / 257).astype(np.uint8)  # 65535 / 257 = 255
+        return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
 def _resize_frames(frames, height, width):
