@@ -267,7 +267,7 @@ def figure_output(path, inputs=()):
         matplotlib.use("Agg")
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
-        print("matplotlib is not installed: no figure (pip install 'sklav[plot]').")
+        print("matplotlib is not installed: no figure (pip install matplotlib).")
         return None
     formats = FigureCanvasBase.get_supported_filetypes()
     return OutputFile(path, "figure", inputs=inputs, force=True,
