@@ -250,12 +250,8 @@ class Aligner(BaseEstimator):
         tags = super().__sklearn_tags__()
         # X is a list of videos: a 2-D array is refused (it would be one video).
         tags.input_tags.two_d_array = False
-        tags.non_deterministic = not _is_passthrough(self.encoder) and _non_deterministic(self.encoder)
+        # as deterministic as the encoder
+        encoder = self.encoder
+        tags.non_deterministic = hasattr(encoder, "__sklearn_tags__") and get_tags(encoder).non_deterministic
         return tags
 
-
-def _non_deterministic(encoder):
-    try:
-        return bool(get_tags(encoder).non_deterministic)
-    except Exception:  # not a scikit-learn estimator: no tags to read
-        return False

@@ -5,7 +5,8 @@
   :func:`check_positive_int`.
 - :mod:`sklav.utils.embedding`: :func:`embed`, per-frame embeddings of videos
   from an encoder (or of videos already embedded).
-- :mod:`sklav.utils.estimator_checks`: checks for video transformers.
+- :mod:`sklav.utils.estimator_checks`: scikit-learn's checks, and their ports to
+  lists of videos, for estimators on videos.
 - :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
   kernels and the losses.
 - :mod:`sklav.utils.param_validation`: hyper-parameter constraints.
