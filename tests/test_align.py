@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklav import LAVEncoder
 from sklav.alignment import Aligner, Alignment, align, dtw_path
 from sklav.datasets import load_penn_action
+from sklav.metrics import kendalls_tau
 from sklav.utils.param_validation import InvalidParameterError
 
 
@@ -100,14 +101,25 @@ def test_align_recovers_a_shortening_warp(golf):
 @pytest.mark.slow
 def test_align_recovers_a_time_warp_through_a_trained_encoder(golf):
     train = load_penn_action(actions="golf_swing", split="train")
-    encoder = LAVEncoder(num_frames=16, max_epochs=3, lr=1e-3, random_state=0)
-    encoder.fit(train.videos[:16])
-    errors = []
-    for video in golf.videos[:4]:
-        warp = _warp(len(video))
-        result = align(encoder, video, video[warp])
-        errors.append(np.abs(result.index_map - warp).mean())
-    assert max(errors) <= 2, errors
+    params = dict(num_frames=16, lr=1e-3, random_state=0)
+    encoder = LAVEncoder(max_epochs=3, **params).fit(train.videos[:16])
+    untrained = LAVEncoder(max_epochs=0, **params).fit(train.videos[:16])  # same initial weights
+    for model in (encoder, untrained):
+        errors = []
+        for video in golf.videos[:4]:
+            warp = _warp(len(video))
+            result = align(model, video, video[warp])
+            errors.append(np.abs(result.index_map - warp).mean())
+        assert max(errors) <= 2, errors
+    # A copy's frames are the original's, so even random weights map them to
+    # matching embeddings and recover the warp (above): that tests the
+    # plumbing. What training adds is alignment *across* videos: the nearest
+    # frames of other swings come in temporal order (Kendall's tau, on videos
+    # not trained on; measured 0.52 against 0.27 for the untrained encoder).
+    held_out = golf.videos[:10]
+    trained_tau = kendalls_tau(encoder.transform(held_out))
+    untrained_tau = kendalls_tau(untrained.transform(held_out))
+    assert trained_tau > untrained_tau + 0.1, (trained_tau, untrained_tau)
 
 
 def test_alignment_fields_are_consistent(golf):
