@@ -2,7 +2,8 @@
 
 - :func:`align`: align video ``b`` to a reference video ``a`` through their
   per-frame embeddings; returns an :class:`Alignment`.
-- :class:`~sklav.alignment.Aligner` (in :mod:`sklav.alignment.aligner`): fitted once on a reference and other normal executions of
+- :class:`~sklav.alignment.Aligner` (in :mod:`sklav.alignment.aligner`):
+  fitted once on a reference and other normal executions of
   the same activity, it aligns new videos to the reference and flags their
   deviating frames (LAV's motivation: spotting anomalies in repeated work).
 - :func:`dtw_path`: exact dynamic time warping with backtracking (defined in

@@ -234,11 +234,17 @@ class _SoftDTWEuclideanCPUFunction(torch.autograd.Function):
 # public functions
 
 
-def _promote(x, y):
-    """``x`` and ``y`` in their promoted dtype, as torch's binary operations do
-    (differentiable casts: each gradient comes back in its input's dtype)."""
+def _check_sequences(x, y, gamma, x_lengths, y_lengths):
+    """The checked inputs of :func:`soft_dtw`: ``x`` and ``y`` in their promoted
+    dtype, as torch's binary operations (differentiable casts: each gradient
+    comes back in its input's dtype), ``gamma`` and the lengths."""
+    check_pair(x, y)
+    gamma = check_gamma(gamma)
+    B, n, m = x.shape[0], x.shape[1], y.shape[1]
+    nx = check_lengths(x_lengths, B, n, "x_lengths")
+    ny = check_lengths(y_lengths, B, m, "y_lengths")
     dtype = torch.promote_types(x.dtype, y.dtype)
-    return x.to(dtype), y.to(dtype)
+    return x.to(dtype), y.to(dtype), gamma, nx, ny
 
 
 def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
@@ -313,12 +319,7 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     >>> soft_dtw(x, y, gamma=1.0) < 0  # soft-min below the best path's cost
     tensor([True])
     """
-    check_pair(x, y)
-    gamma = check_gamma(gamma)
-    B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = check_lengths(x_lengths, B, n, "x_lengths")
-    ny = check_lengths(y_lengths, B, m, "y_lengths")
-    x, y = _promote(x, y)
+    x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
     if x.device.type == "cpu":
         return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
     return _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny, "soft_dtw")
@@ -359,12 +360,7 @@ def soft_alignment(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
         if not (isinstance(y, torch.Tensor) and y.dim() == 2):
             raise ValueError("x is 2-D, so y must be 2-D as well.")
         x, y = x[None], y[None]
-    check_pair(x, y)
-    gamma = check_gamma(gamma)
-    B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = check_lengths(x_lengths, B, n, "x_lengths")
-    ny = check_lengths(y_lengths, B, m, "y_lengths")
-    x, y = _promote(x, y)
+    x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
     with torch.no_grad():
         if x.device.type == "cpu":
             x64 = x.to(torch.float64).contiguous()
