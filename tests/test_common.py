@@ -32,10 +32,11 @@ def _phases(videos):
 
 _VIDEOS = _walks()
 
+_FAST = dict(num_frames=4, max_epochs=1, hidden_dim=8, embedding_dim=4, batch_size=2, context_stride=2)
+
 #: (estimator, X, y): every public estimator, with small data it fits fast on.
 ESTIMATORS = [
-    (LAVEncoder(num_frames=4, max_epochs=1, hidden_dim=8, embedding_dim=4, batch_size=2,
-                context_stride=2, random_state=0), _VIDEOS, None),
+    (LAVEncoder(random_state=0, **_FAST), _VIDEOS, None),
     (PhaseClassifier(), _VIDEOS, _phases(_VIDEOS)),
     (ProgressRegressor(), _VIDEOS, _phases(_VIDEOS)),
     (Aligner(), _VIDEOS, None),
@@ -85,6 +86,18 @@ def test_sklearn_check(check):
 @pytest.mark.parametrize("check", list(_video_params()))
 def test_video_check(check):
     check()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LAVEncoder.fit hands the user's callback objects to skorch, which sets their state "
+    "(EarlyStopping gains best_epoch_, misses_...): fit should work on clones of them "
+    "(sklav/encoders/lav.py, _callbacks)"
+))
+def test_fit_does_not_mutate_parameter_objects():
+    from skorch.callbacks import EarlyStopping
+
+    encoder = LAVEncoder(callbacks=[EarlyStopping(monitor="train_loss", patience=1)], random_state=0, **_FAST)
+    estimator_checks.check_params_not_mutated("LAVEncoder", encoder, _VIDEOS)
 
 
 @pytest.mark.parametrize("case", ESTIMATORS, ids=_id)
