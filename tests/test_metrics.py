@@ -262,9 +262,25 @@ def test_frame_retrieval_ap_several_k_and_string_labels():
 
 def test_frame_retrieval_ap_perfect_and_chance():
     t = time_videos([30, 40, 35])
-    labels = [np.digitize(v[:, 0] / len(v), [0.5]) for v in t]
+    labels = [np.digitize(v[:, 0] / len(v), [0.25]) for v in t]  # phases of 1/4 and 3/4
     perfect = [np.eye(2)[lab] * 10 for lab in labels]  # embedding = one-hot phase
     assert frame_retrieval_ap(perfect, labels, k=5) == 1.0
+    # Chance: with embeddings independent of the labels, a query frame's K
+    # neighbours are a random draw from the support, so its expected precision
+    # is the share p of its label among the other videos' frames (here about
+    # 0.25^2 + 0.75^2 = 0.625, not 1 / n_phases). Tolerance: 5 standard errors
+    # of a mean of N independent precisions of variance p (1 - p) / K.
+    k = 5
+    shares = np.concatenate([
+        [np.mean(np.concatenate(labels[:i] + labels[i + 1:]) == label) for label in lab]
+        for i, lab in enumerate(labels)
+    ])
+    standard_error = np.sqrt(np.mean(shares * (1 - shares)) / k / len(shares))
+    rng = np.random.default_rng(0)
+    random_embeddings = [rng.normal(size=(len(v), 8)) for v in t]
+    chance = frame_retrieval_ap(random_embeddings, labels, k=k)
+    assert abs(chance - shares.mean()) <= 5 * standard_error, (chance, shares.mean(), standard_error)
+    assert chance < 1 - 10 * standard_error  # far from perfect
 
 
 @pytest.mark.parametrize(
@@ -363,6 +379,28 @@ def test_phase_accuracy():
         phase_accuracy([[0, 0, 1], [0, 1]], [[0, 1, 1], [0]])
     with pytest.raises(ValueError, match="single 1-D array"):
         phase_accuracy(np.array([0, 1]), np.array([0, 1]))
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred",
+    [
+        ([np.array(["0", "1"])], [np.array([0, 1])]),
+        ([np.array([0, 1])], [np.array(["0", "1"])]),
+        ([np.array([0.0, 1.0])], [np.array(["0.0", "1.0"], dtype=object)]),
+        ([["a", "b"]], [np.array([0, 1], dtype=object)]),
+    ],
+)
+def test_phase_accuracy_rejects_labels_of_different_types(y_true, y_pred):
+    with pytest.raises(ValueError, match="y_true holds .* labels .* and y_pred .* labels"):
+        phase_accuracy(y_true, y_pred)
+
+
+def test_phase_accuracy_accepts_labels_of_one_type_in_any_dtype():
+    assert phase_accuracy([np.array([0, 1])], [np.array([0.0, 1.0])]) == 1.0
+    assert phase_accuracy([np.array(["a", "b"])], [np.array(["a", "c"], dtype=object)]) == 0.5
+    assert phase_accuracy([np.array([0, 1], dtype=np.int8)], [np.array([0, 1], dtype=object)]) == 1.0
+    with pytest.raises(ValueError, match="mixes label types"):
+        phase_accuracy([np.array(["a", 1], dtype=object)], [np.array(["a", "b"])])
 
 
 def test_phase_progress_targets_hand_example():

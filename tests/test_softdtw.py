@@ -75,6 +75,55 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(lambda c: soft_dtw_from_cost(c, 0.2), (D,))
 
 
+@pytest.mark.parametrize("x_dtype, y_dtype", [(torch.float32, torch.float64), (torch.float64, torch.float32)])
+def test_mixed_dtypes_promote_as_torch_does(x_dtype, y_dtype):
+    gen = torch.Generator().manual_seed(3)
+    x64, y64 = torch.randn(2, 6, 3, generator=gen, dtype=torch.float64), torch.randn(2, 4, 3, generator=gen, dtype=torch.float64)
+    x, y = x64.to(x_dtype).requires_grad_(), y64.to(y_dtype).requires_grad_()
+    values = soft_dtw(x, y, 0.2)
+    assert values.dtype == torch.promote_types(x_dtype, y_dtype) == torch.float64
+    values.sum().backward()
+    assert x.grad.dtype == x_dtype and y.grad.dtype == y_dtype
+    for b in range(2):  # the reference, on the inputs as given (one of them rounded to float32)
+        value, grad_x, grad_y = softdtw_grad_reference(x[b].detach().double(), y[b].detach().double(), 0.2)
+        assert values[b].item() == pytest.approx(value, rel=1e-12)
+        assert _relative_error(x.grad[b], grad_x) <= 1e-6
+        assert _relative_error(y.grad[b], grad_y) <= 1e-6
+    E = soft_alignment(x.detach(), y.detach(), 0.2)
+    assert E.dtype == torch.float64 and torch.isfinite(E).all()
+
+
+def _differentiate_twice(function, *inputs):
+    value = function(*inputs).sum()
+    grads = torch.autograd.grad(value, inputs, create_graph=True)  # first order: fine
+    return sum((g**2).sum() for g in grads)
+
+
+@pytest.mark.parametrize(
+    "function, shapes",
+    [
+        (lambda x, y: soft_dtw(x, y, 0.3), [(2, 4, 3), (2, 5, 3)]),
+        (lambda x: soft_dtw(x, torch.randn(2, 5, 3, dtype=torch.float64), 0.3), [(2, 4, 3)]),
+        (lambda D: soft_dtw_from_cost(D, 0.3), [(2, 4, 5)]),
+    ],
+)
+def test_double_backward_raises_a_clear_error(function, shapes):
+    inputs = [torch.rand(shape, dtype=torch.float64, requires_grad=True) for shape in shapes]
+    with pytest.raises(RuntimeError, match="soft_dtw.*double backward is not supported"):
+        _differentiate_twice(function, *inputs).backward()
+    with pytest.raises(RuntimeError, match="soft_dtw.*double backward is not supported"):
+        # mixed with a first-order term: not silently taken for a constant either
+        (_differentiate_twice(function, *inputs) + inputs[0].sum()).backward()
+
+
+def test_create_graph_alone_still_gives_the_first_derivative():
+    x = torch.rand(2, 4, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(2, 5, 3, dtype=torch.float64)
+    (plain,) = torch.autograd.grad(soft_dtw(x, y).sum(), x)
+    (graphed,) = torch.autograd.grad(soft_dtw(x, y).sum(), x, create_graph=True)
+    torch.testing.assert_close(graphed.detach(), plain, rtol=0, atol=0)
+
+
 @given(
     lengths=st.lists(
         st.tuples(st.integers(1, 9), st.integers(1, 9)), min_size=1, max_size=4

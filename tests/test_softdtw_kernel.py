@@ -122,14 +122,28 @@ def test_kernel_handles_huge_cost_gaps_without_nan():
         np.testing.assert_allclose(E[0], E_ref, rtol=1e-6, atol=1e-12)
 
 
-def test_threads_give_the_same_results(monkeypatch):
+@pytest.fixture
+def two_numba_threads():
+    """numba runs 2 threads for the test (it may have been set to 1, e.g. by
+    NUMBA_NUM_THREADS or a joblib worker); skip where it cannot."""
+    numba = numba_kernels.numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip(f"numba's thread pool has {numba.config.NUMBA_NUM_THREADS} thread (NUMBA_NUM_THREADS)")
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    yield
+    numba.set_num_threads(before)
+
+
+def test_threads_give_the_same_results(monkeypatch, two_numba_threads):
     rng = np.random.default_rng(2)
     D = rng.random((5, 70, 33)) * 2
     nx, ny = np.array([70, 12, 70, 1, 40]), np.array([33, 33, 5, 7, 1])
     monkeypatch.setattr(numba_kernels, "PARALLEL_MIN_CELLS", 10**12)
+    assert numba_kernels._chunks(nx, ny, 2) == 1
     serial = _kernel(D, nx, ny, 0.1)
     monkeypatch.setattr(numba_kernels, "PARALLEL_MIN_CELLS", 0)
-    assert numba_kernels._chunks(nx, ny, 2) > 1 or numba_kernels.numba.get_num_threads() == 1
+    assert numba_kernels._chunks(nx, ny, 2) > 1  # the pairs are really split between threads
     threaded = _kernel(D, nx, ny, 0.1)
     np.testing.assert_array_equal(serial[0], threaded[0])
     np.testing.assert_array_equal(serial[1], threaded[1])

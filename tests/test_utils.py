@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklav.evaluation import PhaseClassifier
-from sklav.utils import embed
+from sklav.utils import check_videos, embed
 
 #: The checkout, so that a fresh interpreter imports this sklav.
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,15 @@ def test_embed_passthrough_refuses_frames_that_are_not_vectors():
         embed("passthrough", [np.zeros((4, 2)), np.full((3, 2), np.nan)], name="videos")
     with pytest.raises(ValueError, match="per-frame shape"):
         embed(None, [np.zeros((4, 2)), np.zeros((4, 3))])
+
+
+@pytest.mark.parametrize("shape", [(4, 0), (4, 0, 3), (4, 13, 0)])
+def test_videos_whose_frames_hold_no_values_are_refused(shape):
+    # (T, 0) features or (T, 0, 3) poses used to be accepted, giving constant embeddings
+    with pytest.raises(ValueError, match=r"X\[1\] has shape .*hold no values"):
+        check_videos([np.ones((4, 2)), np.zeros(shape)])
+    with pytest.raises(ValueError, match="hold no values"):
+        embed(None, [np.zeros(shape)])
 
 
 def test_embed_applies_a_fitted_transformer():

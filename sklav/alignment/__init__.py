@@ -9,7 +9,8 @@
 The training objectives built on Soft-DTW live in :mod:`sklav.losses`.
 """
 
-from .align import Aligner, Alignment, align
+from .align import Alignment, align
+from .aligner import Aligner
 from .dtw import dtw_path
 from .softdtw import SoftDTW, soft_alignment, soft_dtw, soft_dtw_from_cost
 

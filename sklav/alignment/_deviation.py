@@ -18,6 +18,11 @@ from .softdtw import soft_alignment
 MAD_TO_STD = 1.4826
 #: Flagging threshold on ``deviation`` when no calibration video sets one.
 DEFAULT_THRESHOLD = 3.0
+#: Least deviation scale, as a fraction of the normal embeddings' variance.
+SCALE_FLOOR = 1e-3
+#: Least deviation scale, as a multiple of the rounding error of a squared
+#: distance (machine epsilon times the mean squared norm of the frames).
+ROUNDING_FLOOR = 1e3 * np.finfo(np.float64).eps
 
 
 def _frame_costs(A, B):
@@ -30,12 +35,37 @@ def _nearest_normal_costs(B, normals):
     return np.min([_frame_costs(A, B) for A in normals], axis=0)
 
 
-def _robust_z(values, reference):
-    """``(values - median) / (1.4826 * MAD)`` of ``reference``; location, scale."""
+def _scale_floor(videos):
+    """Least deviation scale for these normal videos (embedded frames).
+
+    ``SCALE_FLOOR`` times the variance of their frames (the mean squared
+    distance of a frame to the mean frame), and at least ``ROUNDING_FLOOR``
+    times the mean squared norm of the frames. Costs are squared distances
+    between frames, so both terms scale as they do: the deviation stays
+    invariant to rescaling the embedding. Normal variation between real
+    executions gives scales near the variance (0.4 to 1 times it for Penn
+    Action joints), far above the floor, which only binds when the normal
+    executions (nearly) coincide: there the spread of the costs is rounding
+    noise (about 1e-16 times the squared norm), and without the floor it
+    would turn into deviations of 1e12.
+    """
+    frames = np.concatenate(videos)
+    variance = float(np.mean(np.sum((frames - frames.mean(0)) ** 2, axis=1)))
+    mean_square = float(np.mean(np.sum(frames**2, axis=1)))
+    return max(SCALE_FLOOR * variance, ROUNDING_FLOOR * mean_square)
+
+
+def _robust_z(values, reference, floor):
+    """``(values - median) / scale`` of ``reference``; location, scale.
+
+    ``scale = max(1.4826 * MAD, floor)``; the mean absolute deviation stands
+    in for a zero MAD, and 1 for a zero scale (all frames at one point).
+    """
     location = float(np.median(reference))
     scale = MAD_TO_STD * float(np.median(np.abs(reference - location)))
     if not scale > 0:  # over half the reference costs are equal
-        scale = float(np.mean(np.abs(reference - location))) or float(np.mean(reference)) or 1.0
+        scale = float(np.mean(np.abs(reference - location)))
+    scale = max(scale, floor) or 1.0
     return (values - location) / scale, location, scale
 
 
@@ -51,6 +81,7 @@ class _Normals:
                     f"video {k} embeds to {e.shape[1]} features and the reference to "
                     f"{self.reference.shape[1]}; they must agree."
                 )
+        self.floor = _scale_floor(embedded)
         self.costs = self.location = self.scale = None
         self.threshold = DEFAULT_THRESHOLD
         if len(embedded) > 1:
@@ -58,8 +89,12 @@ class _Normals:
                 _nearest_normal_costs(video, embedded[:k] + embedded[k + 1:])
                 for k, video in enumerate(embedded)
             ])
-            z, self.location, self.scale = _robust_z(self.costs, self.costs)
-            self.threshold = float(np.quantile(z, 1.0 - contamination))
+            z, self.location, self.scale = _robust_z(self.costs, self.costs, self.floor)
+            # No flag for a cost within DEFAULT_THRESHOLD floors of the median
+            # (binds only when the scale is the floor: normal videos that coincide).
+            self.threshold = max(
+                float(np.quantile(z, 1.0 - contamination)), DEFAULT_THRESHOLD * self.floor / self.scale
+            )
 
     def align(self, B, gamma):
         """The fields of the :class:`~sklav.alignment.Alignment` of ``B`` with the reference."""
@@ -75,7 +110,7 @@ class _Normals:
         soft_index = (np.arange(len(A)) @ E) / np.where(column > 0, column, 1.0)
         if self.costs is None:
             normal_cost = cost
-            deviation = _robust_z(cost, cost)[0]
+            deviation = _robust_z(cost, cost, self.floor)[0]
         else:
             normal_cost = _nearest_normal_costs(B, self.videos)
             deviation = (normal_cost - self.location) / self.scale

@@ -2,7 +2,8 @@
 
 - :func:`align`: align video ``b`` to a reference video ``a`` through their
   per-frame embeddings; returns an :class:`Alignment`.
-- :class:`Aligner`: fitted once on a reference and other normal executions of
+- :class:`~sklav.alignment.Aligner` (in :mod:`sklav.alignment.aligner`):
+  fitted once on a reference and other normal executions of
   the same activity, it aligns new videos to the reference and flags their
   deviating frames (LAV's motivation: spotting anomalies in repeated work).
 - :func:`dtw_path`: exact dynamic time warping with backtracking (defined in
@@ -23,27 +24,29 @@ frames) the embedded video, ``D[i, j] = ||A_i - B_j||^2``:
   ``min`` over the normal videos ``c`` (the reference and any calibration
   videos) of ``cost_c[j]``, each ``cost_c`` computed as ``cost`` with ``c``
   in place of ``a``;
-- ``deviation[j] = (normal_cost[j] - median(r)) / (1.4826 * MAD(r))``: a
-  robust z-score against ``r``, the ``normal_cost`` of the normal videos'
+- ``deviation[j] = (normal_cost[j] - median(r)) / max(1.4826 * MAD(r), floor)``:
+  a robust z-score against ``r``, the ``normal_cost`` of the normal videos'
   own frames, each normal video scored against the others (leave one out).
-  With the reference alone, ``r`` is ``b``'s own ``cost``.
+  With the reference alone, ``r`` is ``b``'s own ``cost``. The ``floor``
+  (``1e-3`` times the variance of the normal embedded frames) keeps
+  rounding noise from scoring as deviation; see :class:`Aligner`.
 """
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.pipeline import Pipeline
 
 from ..utils import embed
+from ..utils.embedding import PASSTHROUGH
+from ..utils.param_validation import HasMethods, Interval, Real, StrOptions, validate_params
 from ._deviation import _Normals
 
 # Re-exported: sklav.plotting and older imports still take these names from here.
 from ._deviation import DEFAULT_THRESHOLD, MAD_TO_STD  # noqa: F401
 from .dtw import dtw_path, squared_distances  # noqa: F401
 
-__all__ = ["align", "Aligner", "Alignment", "dtw_path"]
+__all__ = ["align", "Alignment", "dtw_path"]
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +79,7 @@ class Alignment:
         itself without calibration videos).
     deviation : ndarray of shape (m,), float64
         Robust z-score of ``normal_cost`` against the normal costs ``r``:
-        ``(normal_cost - median(r)) / (1.4826 * MAD(r))`` (see
+        ``(normal_cost - median(r)) / scale``, ``scale`` at least a floor (see
         :class:`Aligner`). High for frames that no normal execution matches
         well, or that come in the wrong order.
     threshold : float
@@ -131,188 +134,18 @@ class Alignment:
 # helpers
 
 
-def _check_gamma(gamma):
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not np.isfinite(gamma) or gamma <= 0:
-        raise ValueError(f"gamma must be a positive float, got {gamma!r}.")
-    return float(gamma)
-
-
-def _check_contamination(contamination):
-    if isinstance(contamination, bool) or not isinstance(contamination, numbers.Real) or not (
-        0 < contamination < 0.5
-    ):
-        raise ValueError(f"contamination must be a float in (0, 0.5), got {contamination!r}.")
-    return float(contamination)
-
-
+_ENCODER_CONSTRAINT = [
+    None,
+    StrOptions({p for p in PASSTHROUGH if p is not None}),
+    HasMethods(["transform"]),
+    Pipeline,  # ending in a PhaseClassifier, say: embeds with its other steps
+]
+_GAMMA_CONSTRAINT = [Interval(Real, 0, None, closed="neither")]
+_CONTAMINATION_CONSTRAINT = [Interval(Real, 0, 0.5, closed="neither")]
 
 
 # --------------------------------------------------------------------------
-# the estimator and the function
-
-
-class Aligner(BaseEstimator):
-    """Align videos to a reference through their embeddings; flag deviating frames.
-
-    ``fit(X)`` embeds the videos ``X`` with ``encoder`` (already fitted; it
-    is never refitted): ``X[reference]`` is the reference that new videos are
-    aligned to, and all of ``X`` are *normal* executions of the activity that
-    calibrate the deviation score. ``align(video)`` returns an
-    :class:`Alignment` of ``video`` with the reference.
-
-    Deviation. For each frame ``j`` of a video, ``normal_cost[j]`` is its
-    alignment cost against the nearest normal execution: every normal video
-    ``c`` is aligned to the video by hard DTW, frame ``j`` gets the squared
-    distance to its matched frame of ``c``, and the minimum over ``c`` is
-    kept. Since the cost is taken along a monotone path, frames that no
-    normal execution shows and steps done in the wrong order both cost much.
-    ``r`` gathers the ``normal_cost`` of every frame of every normal video,
-    each scored against the *other* normal videos, and::
-
-        deviation[j] = (normal_cost[j] - median(r)) / (1.4826 * MAD(r))
-
-    with ``MAD(r) = median(|r - median(r)|)`` (if it is 0, the mean absolute
-    deviation, then ``mean(r)``, then 1 stand in for ``1.4826 * MAD(r)``):
-    a robust z-score. Costs are skewed, so normal frames exceed 3 more often
-    than a normal distribution would; ``threshold_`` is therefore the
-    ``1 - contamination`` quantile of the normal frames' own deviations.
-
-    With a single video in ``X`` (the reference alone) there is no normal
-    variation to learn from: ``normal_cost`` is ``cost`` and ``r`` is the
-    aligned video's own ``cost``, so the score flags the frames that align
-    much worse than the rest of that video (which works when they are a
-    minority), with ``threshold_ = 3``.
-
-    Parameters
-    ----------
-    encoder : fitted transformer or None, default=None
-        Maps a list of videos to a list of ``(T_i, D)`` embeddings (a fitted
-        :class:`~sklav.LAVEncoder`, or a Pipeline of transformers ending in
-        one); None when the videos already are per-frame embeddings.
-    gamma : float, default=0.1
-        Soft-DTW smoothing of the soft alignment.
-    reference : int, default=0
-        Index in ``X`` of the reference video.
-    contamination : float, default=0.01
-        Expected fraction of deviating frames among normal ones: sets
-        ``threshold_``, as in scikit-learn's outlier detectors.
-
-    Attributes
-    ----------
-    reference_embedding_ : ndarray of shape (n, D)
-    normal_embeddings_ : list of ndarray
-        The embedded videos of ``X``.
-    normal_costs_ : ndarray or None
-        ``r``, the leave-one-out ``normal_cost`` of every normal frame; None
-        for a single video.
-    cost_location_, cost_scale_ : float or None
-        ``median(r)`` and ``1.4826 * MAD(r)``.
-    threshold_ : float
-        Deviation above which :meth:`Alignment.flagged` flags a frame.
-
-    See Also
-    --------
-    align : one alignment, in one call.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklav.alignment import Aligner
-    >>> t = np.linspace(0, 1, 30)
-    >>> normal = [np.c_[np.sin(3 * t ** p), np.cos(3 * t ** p)] for p in (1.0, 1.2, 0.8, 1.1)]
-    >>> odd = normal[3].copy()
-    >>> odd[10:13] += 1.0  # three frames off the trajectory
-    >>> aligner = Aligner().fit(normal[:3])
-    >>> aligner.align(odd).flagged()
-    array([10, 11, 12])
-    >>> aligner.align(normal[3]).flagged()
-    array([], dtype=int64)
-    """
-
-    def __init__(self, encoder=None, gamma=0.1, reference=0, contamination=0.01):
-        self.encoder = encoder
-        self.gamma = gamma
-        self.reference = reference
-        self.contamination = contamination
-
-    def fit(self, X, y=None):
-        """Embed the reference and the normal videos; calibrate the deviation.
-
-        Parameters
-        ----------
-        X : list of videos
-            Normal executions of one activity; ``X[reference]`` is the
-            reference.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : Aligner
-        """
-        _check_gamma(self.gamma)
-        contamination = _check_contamination(self.contamination)
-        embedded = embed(self.encoder, X, name="X")
-        if isinstance(self.reference, bool) or not isinstance(self.reference, numbers.Integral) or not (
-            0 <= self.reference < len(embedded)
-        ):
-            raise ValueError(
-                f"reference={self.reference!r} is not an index of the {len(embedded)} videos of X."
-            )
-        self._normals = _Normals(embedded, int(self.reference), contamination)
-        self.reference_embedding_ = self._normals.reference
-        self.normal_embeddings_ = self._normals.videos
-        self.normal_costs_ = self._normals.costs
-        self.cost_location_ = self._normals.location
-        self.cost_scale_ = self._normals.scale
-        self.threshold_ = self._normals.threshold
-        return self
-
-    def _check_fitted(self):
-        check_is_fitted(self, "reference_embedding_")
-
-    def align(self, video):
-        """Align one video to the reference.
-
-        Parameters
-        ----------
-        video : array-like
-            A video in the layout the encoder takes (``(T, D)`` embeddings
-            when ``encoder`` is None).
-
-        Returns
-        -------
-        alignment : Alignment
-        """
-        self._check_fitted()
-        (B,) = embed(self.encoder, [video], name="video")
-        return Alignment(**self._normals.align(B, self.gamma))
-
-    def predict(self, X):
-        """Matched reference frame of every frame of each video (``index_map``).
-
-        Parameters
-        ----------
-        X : list of videos
-
-        Returns
-        -------
-        index_maps : list of ndarray of shape (T_i,), int64
-        """
-        return [self.align(video).index_map for video in X]
-
-    def deviation(self, X):
-        """Per-frame deviation score of each video.
-
-        Parameters
-        ----------
-        X : list of videos
-
-        Returns
-        -------
-        deviations : list of ndarray of shape (T_i,), float64
-        """
-        return [self.align(video).deviation for video in X]
+# the function
 
 
 def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contamination=0.01):
@@ -368,8 +201,13 @@ def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contaminati
     >>> float(result.cost.max())  # every frame of b has an exact match
     0.0
     """
-    gamma = _check_gamma(gamma)
-    contamination = _check_contamination(contamination)
+    validate_params(
+        {"encoder": _ENCODER_CONSTRAINT, "gamma": _GAMMA_CONSTRAINT,
+         "contamination": _CONTAMINATION_CONSTRAINT},
+        {"encoder": encoder, "gamma": gamma, "contamination": contamination},
+        "align",
+    )
+    gamma, contamination = float(gamma), float(contamination)
     calibration = [] if calibration is None else list(calibration)
     A, B, *others = embed(encoder, [video_a, video_b] + calibration, name="videos")
     return Alignment(**_Normals([A] + others, 0, contamination).align(B, gamma))

@@ -25,6 +25,7 @@ import warnings
 import torch
 
 from ..utils.tensors import check_gamma, check_lengths, check_pair, check_tensor
+from ._autograd import first_order_only
 from ._cost import squared_euclidean_cost
 from ._softdtw_torch import gram_to_sq_euclidean, torch_backward, torch_forward
 
@@ -178,20 +179,22 @@ class _SoftDTWFunction(torch.autograd.Function):
     """Soft-DTW of a cost tensor; the backward is a multiply-add sweep."""
 
     @staticmethod
-    def forward(ctx, D, gamma, nx, ny):
+    def forward(ctx, D, gamma, nx, ny, name):
         values, weights = _kernel_forward(D, nx, ny, gamma)
-        ctx.weights, ctx.nx, ctx.ny, ctx.dtype = weights, nx, ny, D.dtype
+        ctx.save_for_backward(D)
+        ctx.weights, ctx.nx, ctx.ny, ctx.dtype, ctx.name = weights, nx, ny, D.dtype, name
         return values.to(D.dtype)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_values):
-        if isinstance(ctx.weights, _CPUState):  # scaled and cast in the kernel
-            E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny, grad_values, ctx.dtype)
-        else:
-            E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny)
-            E.mul_(grad_values.to(E.dtype)[:, None, None])
-        return E, None, None, None
+        with torch.no_grad():
+            if isinstance(ctx.weights, _CPUState):  # scaled and cast in the kernel
+                E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny, grad_values, ctx.dtype)
+            else:
+                E = _kernel_backward(ctx.weights, ctx.nx, ctx.ny)
+                E.mul_(grad_values.to(E.dtype)[:, None, None])
+        (E,) = first_order_only(ctx.name, (E,), (*ctx.saved_tensors, grad_values))
+        return E, None, None, None, None
 
 
 class _SoftDTWEuclideanCPUFunction(torch.autograd.Function):
@@ -214,20 +217,34 @@ class _SoftDTWEuclideanCPUFunction(torch.autograd.Function):
         return values.to(x.dtype)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_values):
         x, y = ctx.saved_tensors
-        E, x_term, y_term = _cpu_backward(ctx.state, ctx.nx, ctx.ny, grad_values, x.dtype, (x, y))
-        grad_x = grad_y = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.baddbmm(x_term, E, y, beta=2.0, alpha=-2.0)
-        if ctx.needs_input_grad[1]:
-            grad_y = torch.baddbmm(y_term, E.transpose(1, 2), x, beta=2.0, alpha=-2.0)
+        with torch.no_grad():
+            E, x_term, y_term = _cpu_backward(ctx.state, ctx.nx, ctx.ny, grad_values, x.dtype, (x, y))
+            grad_x = grad_y = None
+            if ctx.needs_input_grad[0]:
+                grad_x = torch.baddbmm(x_term, E, y, beta=2.0, alpha=-2.0)
+            if ctx.needs_input_grad[1]:
+                grad_y = torch.baddbmm(y_term, E.transpose(1, 2), x, beta=2.0, alpha=-2.0)
+        grad_x, grad_y = first_order_only("soft_dtw", (grad_x, grad_y), (x, y, grad_values))
         return grad_x, grad_y, None, None, None
 
 
 # --------------------------------------------------------------------------
 # public functions
+
+
+def _check_sequences(x, y, gamma, x_lengths, y_lengths):
+    """The checked inputs of :func:`soft_dtw`: ``x`` and ``y`` in their promoted
+    dtype, as torch's binary operations (differentiable casts: each gradient
+    comes back in its input's dtype), ``gamma`` and the lengths."""
+    check_pair(x, y)
+    gamma = check_gamma(gamma)
+    B, n, m = x.shape[0], x.shape[1], y.shape[1]
+    nx = check_lengths(x_lengths, B, n, "x_lengths")
+    ny = check_lengths(y_lengths, B, m, "y_lengths")
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    return x.to(dtype), y.to(dtype), gamma, nx, ny
 
 
 def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
@@ -248,8 +265,9 @@ def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
     Returns
     -------
     values : torch.Tensor of shape (B,)
-        Differentiable with respect to ``D``; the gradient is the expected
-        alignment (:func:`soft_alignment`).
+        Differentiable once with respect to ``D`` (double backward raises a
+        ``RuntimeError``); the gradient is the expected alignment
+        (:func:`soft_alignment`).
 
     Examples
     --------
@@ -264,7 +282,7 @@ def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
     B, n, m = D.shape
     nx = check_lengths(x_lengths, B, n, "x_lengths")
     ny = check_lengths(y_lengths, B, m, "y_lengths")
-    return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny)
+    return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny, "soft_dtw_from_cost")
 
 
 def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
@@ -284,8 +302,11 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
 
     Returns
     -------
-    values : torch.Tensor of shape (B,), dtype of ``x``
-        Differentiable with respect to ``x`` and ``y``.
+    values : torch.Tensor of shape (B,)
+        In the promoted dtype of ``x`` and ``y`` (as torch's operations:
+        float32 with float64 gives float64). Differentiable once with
+        respect to ``x`` and ``y`` (double backward raises a
+        ``RuntimeError``); each gradient has its input's dtype.
 
     Examples
     --------
@@ -298,15 +319,10 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     >>> soft_dtw(x, y, gamma=1.0) < 0  # soft-min below the best path's cost
     tensor([True])
     """
-    check_pair(x, y)
-    gamma = check_gamma(gamma)
-    B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = check_lengths(x_lengths, B, n, "x_lengths")
-    ny = check_lengths(y_lengths, B, m, "y_lengths")
+    x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
     if x.device.type == "cpu":
         return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
-    values = _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny)
-    return values.to(x.dtype)
+    return _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny, "soft_dtw")
 
 
 def soft_alignment(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
@@ -344,11 +360,7 @@ def soft_alignment(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
         if not (isinstance(y, torch.Tensor) and y.dim() == 2):
             raise ValueError("x is 2-D, so y must be 2-D as well.")
         x, y = x[None], y[None]
-    check_pair(x, y)
-    gamma = check_gamma(gamma)
-    B, n, m = x.shape[0], x.shape[1], y.shape[1]
-    nx = check_lengths(x_lengths, B, n, "x_lengths")
-    ny = check_lengths(y_lengths, B, m, "y_lengths")
+    x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
     with torch.no_grad():
         if x.device.type == "cpu":
             x64 = x.to(torch.float64).contiguous()

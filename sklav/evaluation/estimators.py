@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 from sklearn.svm import SVC
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import phase_accuracy, phase_progress_targets
@@ -37,7 +38,14 @@ class _FrameHead(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # X is a list of (T_i, D) arrays: a 2-D array is refused (it would be one
+        # video); no input tag describes a list of them.
+        tags.input_tags.two_d_array = False
         tags.target_tags.required = True
+        # as deterministic as the estimator fitted on the frames (SVC and
+        # LinearRegression, the defaults, are)
+        estimator = self.estimator
+        tags.non_deterministic = hasattr(estimator, "__sklearn_tags__") and get_tags(estimator).non_deterministic
         return tags
 
 
@@ -232,6 +240,11 @@ class ProgressRegressor(_FrameHead):
         self.estimator = estimator
         self.phases = phases
         self.target = target
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # (T_i, E) targets: one regressor per column
+        return tags
 
     def _resolve_target_kind(self, y):
         if self.target != "auto":

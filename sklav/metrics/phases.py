@@ -1,5 +1,7 @@
 """Metrics and targets built from per-frame phase labels."""
 
+import numbers
+
 import numpy as np
 
 from ..utils import check_frame_labels, check_label_list
@@ -21,6 +23,12 @@ def phase_accuracy(y_true, y_pred):
     -------
     accuracy : float
 
+    Raises
+    ------
+    ValueError
+        If the lengths differ, or if one side holds strings and the other
+        numbers (``'1'`` never equals ``1``: the accuracy would be 0).
+
     Examples
     --------
     >>> from sklav.metrics import phase_accuracy
@@ -29,7 +37,30 @@ def phase_accuracy(y_true, y_pred):
     """
     y_true = check_label_list(y_true, name="y_true")
     y_pred = check_frame_labels(y_pred, y_true, name="y_pred", videos_name="y_true")
-    return float(np.mean(np.concatenate(y_true) == np.concatenate(y_pred)))
+    true, pred = np.concatenate(y_true), np.concatenate(y_pred)
+    kinds = _label_kind(true, "y_true"), _label_kind(pred, "y_pred")
+    if kinds[0] != kinds[1]:
+        raise ValueError(
+            f"y_true holds {kinds[0]} labels (e.g. {true[0]!r}) and y_pred {kinds[1]} labels "
+            f"(e.g. {pred[0]!r}); labels of different types never match. Convert one side, "
+            "e.g. with the classifier's classes_."
+        )
+    return float(np.mean(true == pred))
+
+
+def _label_kind(labels, name):
+    """``'string'`` or ``'numeric'``: what a flat label array holds."""
+    if labels.dtype.kind in "US":
+        return "string"
+    if labels.dtype.kind in "biuf":
+        return "numeric"
+    kinds = {
+        "string" if isinstance(v, str) else "numeric" if isinstance(v, numbers.Number) else "other"
+        for v in labels.tolist()
+    }
+    if len(kinds) != 1 or "other" in kinds:
+        raise ValueError(f"{name} mixes label types or holds labels that are neither strings nor numbers.")
+    return kinds.pop()
 
 
 def phase_order(labels):

@@ -7,7 +7,8 @@
   from an encoder (or of videos already embedded).
 - :mod:`sklav.utils.poses`: :func:`normalize_poses`, per-frame centring and
   scaling of joints (the loader's and the encoder's).
-- :mod:`sklav.utils.estimator_checks`: checks for video transformers.
+- :mod:`sklav.utils.estimator_checks`: scikit-learn's checks, and their ports to
+  lists of videos, for estimators on videos.
 - :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
   kernels and the losses.
 - :mod:`sklav.utils.param_validation`: hyper-parameter constraints.

@@ -123,6 +123,11 @@ def check_videos(
                 f"{where} has shape {video.shape}; a video needs a time axis and at "
                 "least one per-frame axis, e.g. (T, D)."
             )
+        if 0 in video.shape[1:]:
+            raise ValueError(
+                f"{where} has shape {video.shape}: its frames hold no values (a per-frame "
+                "axis of size 0)."
+            )
         if frame_ndim is not None and video.ndim - 1 not in frame_ndim:
             raise ValueError(
                 f"{where} has shape {video.shape}: {video.ndim - 1} per-frame axes, "
