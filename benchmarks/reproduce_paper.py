@@ -12,7 +12,7 @@ with :func:`sklav.evaluation.evaluate`:
   classify phases), with classification at label fractions 0.1/0.5/1.0,
   progress R^2, Kendall's tau, AP@5/10/15.
 - Tab. 5: one encoder trained on all 5 actions (pairs within an action, via
-  ``groups``), evaluated per action.
+  ``pair_groups``), evaluated per action.
 
 Hyperparameters are the defaults of :class:`sklav.LAVEncoder` except the
 number of epochs, the same for every method; none was chosen on val labels.
@@ -151,8 +151,8 @@ def run_joint(features, seed, epochs, quick, actions):
     start = time.perf_counter()
     splits = {a: (load(a, features, "train", quick), load(a, features, "val", quick)) for a in actions}
     videos = [v for a in actions for v in splits[a][0].videos]
-    groups = [a for a in actions for _ in splits[a][0].videos]
-    encoder = LAVEncoder(max_epochs=epochs, random_state=seed).fit(videos, groups=groups)
+    actions_of_videos = [a for a in actions for _ in splits[a][0].videos]
+    encoder = LAVEncoder(max_epochs=epochs, random_state=seed).fit(videos, pair_groups=actions_of_videos)
     rows = []
     for action in actions:
         train, val = splits[action]
