@@ -278,16 +278,26 @@ def test_new_data_on_the_same_folder_starts_fresh(tmp_path):
 
 def test_checkpoint_true_does_not_leak_temporary_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def ours():
+        return [name for name in os.listdir(tmp_path) if name.startswith("sklav-checkpoint-")]
+
     for _ in range(3):
         encoder = LAVEncoder(checkpoint=True, **FAST).fit(VIDEOS)
         assert encoder.checkpoint_dir_ is None
     with pytest.raises(ValueError):
         LAVEncoder(checkpoint=True, **FAST).fit([VIDEOS[0], np.full_like(VIDEOS[1], np.nan)])
-    assert os.listdir(tmp_path) == []
+    assert ours() == []
     _Interrupt.armed = True
     with pytest.warns(TrainingInterruptedWarning, match="checkpoint="):
         kept = LAVEncoder(checkpoint=True, callbacks=[_Interrupt(epoch=2)], **FAST).fit(VIDEOS)
-    assert os.path.isdir(kept.checkpoint_dir_) and len(os.listdir(tmp_path)) == 1  # kept to resume
+    assert os.path.isdir(kept.checkpoint_dir_) and len(ours()) == 1  # kept to resume
+    shutil.rmtree(os.path.dirname(kept.checkpoint_dir_))
+    _Interrupt.armed = True
+    with pytest.warns(TrainingInterruptedWarning) as record:  # before any checkpoint: nothing to keep
+        early = LAVEncoder(checkpoint=True, callbacks=[_Interrupt(epoch=1)], **FAST).fit(VIDEOS)
+    assert early.checkpoint_dir_ is None and ours() == []
+    assert "resume" not in str(record[0].message)
 
 
 # ----------------------------------------------------------------------

@@ -97,6 +97,10 @@ def test_pair_groups_restrict_pairs_to_the_same_group():
         LAVEncoder(**FAST).fit(videos, pair_groups=groups)
     with pytest.raises(ValueError, match="one entry per video"):
         LAVEncoder(**FAST).fit(videos, pair_groups=[0, 1])
+    with pytest.raises(ValueError, match="pair_groups contains NaN"):
+        LAVEncoder(**FAST).fit(videos, pair_groups=[0, 0, 1, 1, np.nan, np.nan])
+    with pytest.raises(ValueError, match="cannot be compared"):
+        LAVEncoder(**FAST).fit(videos, pair_groups=np.array(["a", "a", None, None, "b", "b"], dtype=object))
 
 
 @pytest.fixture

@@ -97,7 +97,12 @@ class TrainingMixin:
         groups = np.asarray(pair_groups)
         if groups.ndim != 1 or len(groups) != n_videos:
             raise ValueError(f"pair_groups must have one entry per video ({n_videos}), got shape {groups.shape}.")
-        values, counts = np.unique(groups, return_counts=True)
+        if any(g != g for g in groups.tolist()):  # NaN is no group: it equals nothing, not even itself
+            raise ValueError("pair_groups contains NaN; give every video a group.")
+        try:
+            values, counts = np.unique(groups, return_counts=True)
+        except TypeError:
+            raise ValueError("pair_groups mixes types that cannot be compared (e.g. None and str).") from None
         if (counts < 2).any():
             lonely = values[counts < 2][0].item()
             raise ValueError(
@@ -134,7 +139,8 @@ class TrainingMixin:
             if temporary:
                 shutil.rmtree(root, ignore_errors=True)
             raise
-        if temporary and not fitted["interrupted_"]:
+        resumable = fitted.pop("checkpoint_epoch") is not None  # a checkpoint a new fit can resume from
+        if temporary and not (fitted["interrupted_"] and resumable):
             shutil.rmtree(root, ignore_errors=True)
             fitted["checkpoint_dir_"] = None
         if not continuing and "n_features_in_" not in info and hasattr(self, "n_features_in_"):
@@ -142,7 +148,7 @@ class TrainingMixin:
         for name, value in {**info, **fitted}.items():
             setattr(self, name, value)
         if self.interrupted_:
-            resume = f" Fit again with checkpoint={root!r} to resume." if root is not None else ""
+            resume = f" Fit again with checkpoint={root!r} to resume." if resumable else ""
             warnings.warn(
                 f"LAVEncoder.fit was interrupted; the estimator holds the network as it was after "
                 f"{self.n_epochs_trained_} complete epoch(s) (interrupted_=True).{resume}",
@@ -211,6 +217,7 @@ class TrainingMixin:
         return {
             "net_": net, "device_": device, "checkpoint_dir_": store.folder if store is not None else None,
             "interrupted_": bool(net.interrupted_), "n_epochs_trained_": len(net.history),
+            "checkpoint_epoch": store.last_epoch if store is not None else None,
             "_rng_states": states, "_fit_settings": settings,
             "_fit_training": canonical([{"lr": self.lr, **optimizer_params}, list(criterion)]),
         }

@@ -138,8 +138,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         ``fit-<key>`` of this folder, the key a fingerprint of the data, of
         the parameters that change the result and of the seed: only the same
         fit resumes from it (bit for bit as if never stopped); any other fit
-        starts fresh in its own sub-folder. True: a temporary folder, deleted
-        when the fit ends uninterrupted. See the user guide's
+        starts fresh in its own sub-folder. True: a temporary folder, kept
+        only when an interrupted fit can be resumed from it. See the user guide's
         :ref:`checkpoints <lav-checkpoints>`.
     warm_start : bool, default=False
         Train the fitted network ``max_epochs`` more epochs, continuing its
@@ -169,7 +169,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
     visibility_channel_ : int or None
     checkpoint_dir_ : str or None
         This fit's checkpoint folder; None without checkpoints, or when a
-        ``checkpoint=True`` fit ended uninterrupted.
+        ``checkpoint=True`` fit left nothing to resume (its folder is deleted).
     interrupted_ : bool
         Whether training was interrupted (Ctrl-C); ``fit`` then warns
         (:class:`~sklav.encoders.TrainingInterruptedWarning`) and keeps the
