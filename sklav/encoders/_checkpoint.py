@@ -209,7 +209,7 @@ class CheckpointStore:
             if problems:
                 warnings.warn(
                     f"{'; '.join(problems)}; resuming from the intact checkpoint of epoch {epoch} instead.",
-                    CheckpointWarning, stacklevel=4,
+                    CheckpointWarning, stacklevel=5,  # load, _fit, _fit_and_commit, fit, the caller
                 )
             self.last_epoch = epoch
             return rng
