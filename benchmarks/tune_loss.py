@@ -45,6 +45,7 @@ CONFIGS = {
     "paper-sum lr1e-4": dict(lr=1e-4),
     "paper-sum lr1e-3": dict(lr=1e-3),
     "fraction s0.1 lr1e-3": dict(lr=1e-3, sigma=0.1, criterion_params={"time_unit": "fraction"}),
+    "fraction s0.2 lr1e-3": dict(lr=1e-3, sigma=0.2, criterion_params={"time_unit": "fraction"}),
     "position-mean s2 lr1e-3": dict(lr=1e-3, criterion_params={"reduction": "mean"}),
     "frame s15 lr1e-3": dict(lr=1e-3, sigma=15.0, criterion_params={"time_unit": "frame"}),
     "fraction-mean s0.1 lr1e-3": dict(lr=1e-3, sigma=0.1, criterion_params={"time_unit": "fraction", "reduction": "mean"}),

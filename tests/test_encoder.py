@@ -12,6 +12,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
+from skorch.callbacks import Callback, ProgressBar
+
 from sklav import KendallTauScorer, LAVEncoder, PhaseClassifier
 from sklav.datasets import load_penn_action
 from sklav.encoders.data import collate_video_pairs, context_indices, sample_frames, VideoPairDataset
@@ -86,33 +88,81 @@ def test_training_loss_falls_and_beats_untrained_encoder_on_held_back_videos(gol
     assert tau_trained > tau_untrained + 0.1, (tau_trained, tau_untrained)
 
 
-def test_groups_restrict_pairs_to_the_same_group():
+def test_pair_groups_restrict_pairs_to_the_same_group():
     videos = _videos(6)
     groups = np.array([0, 0, 1, 1, 1, 2])
     dataset = VideoPairDataset(videos, np.array([0, 0, 1, 1, 1, 1]), 4, 2, 3, np.random.default_rng(0))
     assert [sorted(p) for p in dataset.partners] == [[1], [0], [3, 4, 5], [2, 4, 5], [2, 3, 5], [2, 3, 4]]
     with pytest.raises(ValueError, match="group 2 has a single video"):
-        LAVEncoder(**FAST).fit(videos, groups=groups)
+        LAVEncoder(**FAST).fit(videos, pair_groups=groups)
     with pytest.raises(ValueError, match="one entry per video"):
-        LAVEncoder(**FAST).fit(videos, groups=[0, 1])
+        LAVEncoder(**FAST).fit(videos, pair_groups=[0, 1])
+    with pytest.raises(ValueError, match="pair_groups contains NaN"):
+        LAVEncoder(**FAST).fit(videos, pair_groups=[0, 0, 1, 1, np.nan, np.nan])
+    with pytest.raises(ValueError, match="cannot be compared"):
+        LAVEncoder(**FAST).fit(videos, pair_groups=np.array(["a", "a", None, None, "b", "b"], dtype=object))
 
 
-def test_groups_are_routed_through_pipeline_and_grid_search(golf):
+@pytest.fixture
+def drawn_pairs(monkeypatch):
+    """Every (group, partner's group) pair drawn by any VideoPairDataset while the test runs."""
+    pairs = []
+    partner = VideoPairDataset.partner
+
+    def spy(self, i):
+        j = partner(self, i)
+        assert j != i
+        pairs.append((self.groups[i], self.groups[j]))
+        return j
+
+    monkeypatch.setattr(VideoPairDataset, "partner", spy)
+    return pairs
+
+
+def test_pairs_stay_within_pair_groups_during_a_real_fit(drawn_pairs):
+    videos = _videos(6)
+    LAVEncoder(random_state=0, **FAST).fit(videos, pair_groups=["a", "b", "a", "b", "b", "a"])
+    assert len(drawn_pairs) == 2 * 6  # every video once per epoch
+    assert all(g == h for g, h in drawn_pairs)
+    assert {g for g, _ in drawn_pairs} == {"a", "b"}
+
+
+def test_pair_groups_and_cv_groups_are_routed_together(golf, drawn_pairs):
     import sklearn
 
-    videos, phases = golf.videos[:8], golf.phases[:8]
-    groups = np.repeat([0, 1], 4)
+    videos = golf.videos[:8]
+    cv_groups = np.repeat([0, 1, 2, 3], 2)  # e.g. subjects: GroupKFold keeps them apart
+    pair_groups = np.array(["x", "y"] * 4)  # e.g. actions: pairs are drawn within them
     with sklearn.config_context(enable_metadata_routing=True):
-        encoder = LAVEncoder(random_state=0, **FAST).set_fit_request(groups=True)
-        pipe = Pipeline([("lav", encoder), ("svm", PhaseClassifier(SVC()))])
-        pipe.fit(videos, phases, groups=groups)
-        assert 0.0 <= pipe.score(videos, phases) <= 1.0
+        encoder = LAVEncoder(random_state=0, **FAST).set_fit_request(pair_groups=True)
         search = GridSearchCV(
             Pipeline([("lav", encoder)]), {"lav__alpha": [0.1, 0.5]}, scoring=KendallTauScorer(),
-            cv=GroupKFold(n_splits=2),
+            cv=GroupKFold(n_splits=2), refit=False,
         )
-        search.fit(videos, groups=groups)
-        assert set(search.cv_results_["param_lav__alpha"]) == {0.1, 0.5}
+        search.fit(videos, groups=cv_groups, pair_groups=pair_groups)
+    assert set(search.cv_results_["param_lav__alpha"]) == {0.1, 0.5}
+    # 2 candidates x 2 folds x 2 epochs x 4 training videos, each paired within its pair group
+    assert len(drawn_pairs) == 32
+    assert all(g == h for g, h in drawn_pairs) and {g for g, _ in drawn_pairs} == {"x", "y"}
+
+
+def test_pipeline_beats_an_untrained_encoder_at_phase_classification(golf):
+    train = [i for i, s in enumerate(golf.splits) if s == "train"][:16]
+    val = [i for i, s in enumerate(golf.splits) if s == "val"][:10]
+    X, y = [golf.videos[i] for i in train], [golf.phases[i] for i in train]
+    X_val, y_val = [golf.videos[i] for i in val], [golf.phases[i] for i in val]
+    params = dict(num_frames=12, batch_size=4, hidden_dim=32, embedding_dim=16, context_stride=3, lr=1e-3,
+                  random_state=1)
+
+    def score(max_epochs):
+        pipe = Pipeline([("lav", LAVEncoder(max_epochs=max_epochs, **params)),
+                         ("svm", PhaseClassifier(SVC(C=10)))])
+        return pipe.fit(X, y, lav__pair_groups=np.zeros(len(X))).score(X_val, y_val)
+
+    untrained, trained = score(0), score(12)
+    majority = np.mean(np.concatenate(y_val) == 0)
+    assert untrained <= majority + 0.02  # an untrained encoder tells the phases apart no better
+    assert trained > untrained + 0.08, (trained, untrained)
 
 
 def test_sampling_one_frame_per_chunk_and_context():
@@ -148,18 +198,6 @@ def test_warm_start_continues_training():
     assert len(cold.history_) == 2
 
 
-def test_interrupted_fit_resumes_from_checkpoint(tmp_path):
-    videos = _videos()
-    full = LAVEncoder(random_state=0, **{**FAST, "max_epochs": 4}).fit(videos)
-    LAVEncoder(random_state=0, checkpoint=str(tmp_path), **FAST).fit(videos)  # stops after 2 of 4
-    assert (tmp_path / "params.pt").exists()
-    resumed = LAVEncoder(random_state=0, checkpoint=str(tmp_path), **{**FAST, "max_epochs": 4}).fit(videos)
-    assert len(resumed.history_) == 4
-    assert resumed.history_[:2, "train_loss"] == pytest.approx(full.history_[:2, "train_loss"])
-    temporary = LAVEncoder(random_state=0, checkpoint=True, **FAST).fit(videos)
-    assert os.path.exists(os.path.join(temporary.checkpoint_dir_, "params.pt"))
-
-
 def test_joblib_round_trip(tmp_path):
     videos = _videos()
     encoder = LAVEncoder(random_state=0, **FAST).fit(videos)
@@ -173,9 +211,15 @@ def test_joblib_round_trip(tmp_path):
     [("idm", "softdtw", 0.0), ("sfa", None, 0.0), (None, "softdtw", 0.0), (None, None, 1.0), ("cidm", "softdtw", 0.5)],
 )
 def test_ablation_variants_train(regularizer, alignment, tcc_weight):
-    encoder = LAVEncoder(random_state=0, regularizer=regularizer, alignment=alignment, tcc_weight=tcc_weight, **FAST)
-    encoder.fit(_videos())
-    assert np.isfinite(encoder.history_[:, "train_loss"]).all()
+    videos = _videos()
+    params = dict(random_state=0, regularizer=regularizer, alignment=alignment, tcc_weight=tcc_weight,
+                  **{**FAST, "lr": 1e-3})
+    encoder = LAVEncoder(**{**params, "max_epochs": 6}).fit(videos)
+    losses = encoder.history_[:, "train_loss"]
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]), losses
+    untrained = LAVEncoder(**{**params, "max_epochs": 0}).fit(videos)  # the same initial network
+    moved = max(np.abs(a - b).max() for a, b in zip(encoder.transform(videos), untrained.transform(videos)))
+    assert moved > 0.05
 
 
 class _CountingTrunk(torch.nn.Module):
@@ -244,14 +288,43 @@ def test_resnet_trunk_with_frozen_cached_features():
         ([np.zeros((5, 3))] * 2, {"regularizer": "tcc"}, ValueError, "regularizer"),
         ([np.zeros((5, 3))] * 2, {"num_frames": 0}, ValueError, "num_frames"),
         (np.zeros((5, 3)), {}, ValueError, "single 2-D array"),
+        # one video as an array is refused, not read as T videos of frames
+        (np.zeros((5, 4, 3)), {}, ValueError, r"single 3-D array of shape \(5, 4, 3\); pass a list"),
+        (np.zeros((5, 8, 8, 3), np.uint8), {}, ValueError, r"single 4-D array .* e.g. \[X\]"),
+        (torch.zeros(5, 4, 3), {}, ValueError, "single 3-D array"),
+        ([np.zeros((5, 0))] * 2, {}, ValueError, r"per-frame shape \(0,\); frames need at least one"),
+        ([np.zeros((5, 0, 3))] * 2, {}, ValueError, r"per-frame shape \(0, 3\)"),
+        ([np.zeros((5, 4, 3))] * 2, {"visibility_channel": 3}, ValueError, r"out of range .* C=3"),
+        ([np.zeros((5, 4, 3))] * 2, {"visibility_channel": -4}, ValueError, "out of range"),
+        ([np.zeros((5, 4, 1))] * 2, {"visibility_channel": 0}, ValueError, "out of range"),
+        ([np.zeros((5, 3))] * 2, {"visibility_channel": 0}, ValueError, "applies to poses"),
+        ([np.zeros((5, 3))] * 2, {"optimizer": "adam"}, ValueError, "'optimizer' parameter"),
+        ([np.zeros((5, 3))] * 2, {"optimizer": dict}, TypeError, "torch.optim.Optimizer class"),
+        ([np.zeros((5, 3))] * 2, {"optimizer_params": {"lr": 1.0}}, ValueError, "set lr and weight_decay"),
+        ([np.zeros((5, 3))] * 2, {"optimizer_params": {"betas": (2.0, 0.9)}}, ValueError, "Adam rejects"),
+        ([np.zeros((5, 3))] * 2, {"optimizer_params": {"nope": 1}}, ValueError, "Adam rejects"),
+        ([np.zeros((5, 3))] * 2, {"optimizer": torch.optim.LBFGS}, ValueError, "has no weight_decay"),
+        ([np.zeros((5, 3))] * 2, {"callbacks": ["x"]}, TypeError, r"callbacks\[0\] is not a skorch callback"),
+        ([np.zeros((5, 3))] * 2, {"callbacks": [("a", "b", "c")]}, ValueError, r"\(name, callback\) pair"),
+        ([np.zeros((5, 3))] * 2, {"callbacks": [("print_log", ProgressBar())]}, ValueError, "names must be"),
+        ([np.zeros((5, 3))] * 2, {"checkpoint": __file__}, ValueError, "cannot be used as a folder"),
         ("videos", {}, TypeError, "list, tuple"),
     ],
 )
 def test_bad_input_gets_a_clear_error(X, kwargs, error, match):
-    if kwargs.get("device", "").startswith("cuda") and torch.cuda.device_count() > 7:
+    if str(kwargs.get("device", "")).startswith("cuda") and torch.cuda.device_count() > 7:
         pytest.skip("this machine has that GPU")
     with pytest.raises(error, match=match):
         LAVEncoder(**{**FAST, **kwargs}).fit(X)
+
+
+def test_transform_refuses_a_single_video_as_an_array():
+    videos = _videos()
+    encoder = LAVEncoder(random_state=0, **FAST).fit(videos)
+    with pytest.raises(ValueError, match="single 2-D array"):
+        encoder.transform(videos[0])
+    with pytest.raises(ValueError, match="single 3-D array"):
+        encoder.transform(np.stack([videos[0]] * 3))
 
 
 @pytest.mark.gpu
@@ -328,3 +401,222 @@ def test_estimator_and_loss_defaults_agree():
         for name, parameter in inspect.signature(function).parameters.items():
             if name in encoder:
                 assert parameter.default == encoder[name], (function.__name__, name)
+
+
+# ----------------------------------------------------------------------
+# preprocessing and what the network sees
+
+
+def test_constant_feature_columns_are_centred_but_not_scaled():
+    from sklearn.preprocessing import StandardScaler
+
+    from sklav.encoders.networks import FeaturePreprocessor
+
+    videos = _videos()
+    for v in videos:
+        v[:, 1] = 3.0  # a constant feature
+    frames = np.concatenate(videos)
+    preprocessor = FeaturePreprocessor(4)
+    preprocessor.set_statistics(frames)
+    np.testing.assert_allclose(preprocessor.scale.numpy(), StandardScaler().fit(frames).scale_, rtol=1e-6)
+    assert preprocessor.scale[1] == 1.0
+    encoder = LAVEncoder(random_state=0, **FAST).fit(videos)
+    nudged = [v.copy() for v in videos[:2]]
+    for v in nudged:
+        v[:, 1] += 1e-3
+    moved = max(np.abs(a - b).max() for a, b in zip(encoder.transform(nudged), encoder.transform(videos[:2])))
+    assert moved < 0.01  # a 1e-3 change of the input moves the embedding by about as much
+
+
+@pytest.mark.parametrize("freeze", [False, True], ids=["trained-trunk", "frozen-cached-trunk"])
+def test_a_frames_embedding_is_the_same_in_training_and_in_transform(freeze):
+    """The training path (sampling, context windows, cached trunk features) and
+    transform embed a frame identically (the network in eval mode)."""
+    import copy as copy_
+
+    from sklav.encoders._build import training_frames
+
+    videos = _videos()
+    encoder = LAVEncoder(random_state=0, freeze_backbone=freeze, **{**FAST, "num_context": 3}).fit(videos)
+    module = encoder.module_
+    frames = training_frames(module, videos, encoder.frame_kind_, "cpu", 256)
+    dataset = VideoPairDataset(frames, np.zeros(len(videos)), 6, 3, 3, np.random.default_rng(7))
+    state = copy_.deepcopy(dataset.rng.bit_generator.state)
+    sample = dataset._sample(4)
+    replay = np.random.default_rng()
+    replay.bit_generator.state = state
+    indices = sample_frames(len(videos[4]), 6, replay)
+    X, _ = collate_video_pairs([(sample, sample)])
+    module.eval()
+    module.use_cached_trunk = freeze
+    try:
+        with torch.no_grad():
+            in_training = module(**X)[0].numpy()
+    finally:
+        module.use_cached_trunk = False
+    np.testing.assert_allclose(in_training, encoder.transform(videos[4:5])[0][indices], atol=1e-5)
+
+
+class _BatchNormTrunk(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 8)
+        self.norm = torch.nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.linear(x)))
+
+
+class _ModeSpy(Callback):
+    """Records (trunk.training, head.training) at every training step (class-level: fit clones callbacks)."""
+
+    modes = []
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        type(self).modes.append((net.module_.trunk.training, net.module_.head.training))
+
+
+def test_a_frozen_trunks_batchnorm_stays_in_eval_mode_while_the_head_trains():
+    videos = _videos()
+    _ModeSpy.modes = []
+    backbone = _BatchNormTrunk()
+    encoder = LAVEncoder(backbone=backbone, freeze_backbone=True, callbacks=[_ModeSpy()], random_state=0,
+                         **FAST).fit(videos)
+    assert _ModeSpy.modes and all(mode == (False, True) for mode in _ModeSpy.modes)
+    trunk = encoder.module_.trunk
+    np.testing.assert_array_equal(trunk.norm.running_mean, backbone.norm.running_mean)
+    assert int(trunk.norm.num_batches_tracked) == 0
+    # also when the trunk runs on raw frames in a training step
+    module = encoder.module_.train()
+    assert not module.trunk.training and module.head.training
+    X, _ = collate_video_pairs([VideoPairDataset(videos, np.zeros(5), 6, 2, 3, np.random.default_rng(0))[0]])
+    module(**X)
+    np.testing.assert_array_equal(trunk.norm.running_mean, backbone.norm.running_mean)
+    _ModeSpy.modes = []
+    LAVEncoder(backbone=_BatchNormTrunk(), freeze_backbone=False, callbacks=[_ModeSpy()], random_state=0,
+               **FAST).fit(videos)
+    assert all(mode == (True, True) for mode in _ModeSpy.modes)
+
+
+def test_tags_tell_the_truth():
+    tags = LAVEncoder().__sklearn_tags__()
+    assert tags.non_deterministic is False
+    assert tags.transformer_tags.preserves_dtype == ["float32"]
+    videos = _videos()
+    a = LAVEncoder(random_state=0, **FAST).fit(videos)
+    b = LAVEncoder(random_state=0, **FAST).fit(videos)
+    for x, y in zip(a.transform(videos), b.transform(videos)):
+        np.testing.assert_array_equal(x, y)
+    assert a.transform([v.astype(np.float64) for v in videos])[0].dtype == np.float32
+
+
+# ----------------------------------------------------------------------
+# failing fits
+
+
+class _NaNCriterion(torch.nn.Module):
+    def forward(self, embeddings, batch):
+        return embeddings.sum() * float("nan")
+
+
+class _NaNGradientCriterion(torch.nn.Module):
+    """A finite loss (0) whose gradient is infinite: sqrt at 0."""
+
+    def forward(self, embeddings, batch):
+        return torch.sqrt((embeddings - embeddings.detach()).sum().abs())
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"criterion": _NaNCriterion}, r"the loss is nan at epoch 1, batch 1"),
+        ({"criterion": _NaNGradientCriterion}, r"the gradient of '.*' is not finite at epoch 1, batch 1"),
+        ({"lr": 1e30}, r"embeddings are not finite at epoch 1, batch 2; the weights have diverged"),
+    ],
+    ids=["nan-loss", "inf-gradient", "huge-lr"],
+)
+def test_non_finite_training_stops_with_a_clear_error(params, match):
+    from sklav.encoders import NonFiniteTrainingError
+
+    with pytest.raises(NonFiniteTrainingError, match=match):
+        LAVEncoder(random_state=0, **{**FAST, "max_epochs": 5, **params}).fit(_videos())
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"X": "nan"}, "contains NaN"),
+        ({"backbone": "resnet50"}, "takes images"),
+        ({"criterion": _NaNCriterion}, "the loss is nan"),
+        ({"X": "poses", "criterion": _NaNCriterion}, "the loss is nan"),
+        ({"warm_start": True, "embedding_dim": 4}, r"\['embedding_dim'\] changed"),
+        ({"warm_start": True, "criterion": _NaNCriterion}, "the loss is nan"),
+        ({"warm_start": True, "optimizer_params": {"betas": (2.0, 0.9)}}, "Adam rejects"),
+    ],
+)
+def test_a_failed_refit_leaves_the_estimator_as_it_was(golf, change, error):
+    videos = _videos()
+    encoder = LAVEncoder(random_state=0, **FAST).fit(videos)
+    before, net, attributes = encoder.transform(videos), encoder.net_, dict(vars(encoder))
+    change = dict(change)
+    X = {"nan": [videos[0], np.full_like(videos[1], np.nan)], "poses": golf.videos[:3]}.get(change.pop("X", None), videos)
+    encoder.set_params(**change)
+    with pytest.raises(ValueError, match=error):
+        encoder.fit(X)
+    assert encoder.net_ is net and len(encoder.history_) == 2
+    assert {k: v for k, v in vars(encoder).items() if k.endswith("_")} == {
+        k: v for k, v in attributes.items() if k.endswith("_")
+    }
+    for a, b in zip(before, encoder.transform(videos)):
+        np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------
+# skorch citizenship: callbacks and optimizer
+
+
+def test_fit_works_on_clones_of_the_users_callbacks():
+    from skorch.callbacks import EarlyStopping
+
+    stop = EarlyStopping(monitor="train_loss", patience=1, threshold=1e9, threshold_mode="abs")
+    before = dict(vars(stop))
+    encoder = LAVEncoder(random_state=0, callbacks=[stop], **{**FAST, "max_epochs": 5}).fit(_videos())
+    assert len(encoder.history_) == 2 and not encoder.interrupted_  # early stopping is not an interruption
+    assert vars(stop) == before and stop.misses_ == 0 and not hasattr(stop, "best_epoch_")
+
+
+def test_named_callbacks_expose_their_parameters_to_set_params_and_searches():
+    from skorch.callbacks import EarlyStopping
+
+    stop = EarlyStopping(monitor="train_loss", patience=1, threshold=1e9, threshold_mode="abs")
+    encoder = LAVEncoder(random_state=0, callbacks=[("stop", stop)], **{**FAST, "max_epochs": 8})
+    params = encoder.get_params()
+    assert params["callbacks__stop"] is stop and params["callbacks__stop__patience"] == 1
+    assert "callbacks__stop__patience" not in encoder.get_params(deep=False)
+    assert clone(encoder).get_params()["callbacks__stop__patience"] == 1
+    with pytest.raises(ValueError, match="no callback is named 'halt'"):
+        clone(encoder).set_params(callbacks__halt__patience=2)
+    replaced = clone(encoder).set_params(callbacks__stop=ProgressBar())
+    assert isinstance(replaced.callbacks[0][1], ProgressBar) and replaced.callbacks is not encoder.callbacks
+
+    def epochs(estimator, X, y=None):
+        return len(estimator.history_)
+
+    search = GridSearchCV(encoder, {"callbacks__stop__patience": [1, 3]}, scoring=epochs, cv=2, refit=False)
+    search.fit(_videos())
+    # patience p stops after the first epoch and p epochs without improvement
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"], [2, 4])
+    assert stop.patience == 1 and stop.misses_ == 0 and not hasattr(stop, "best_epoch_")
+
+
+def test_optimizer_and_its_parameters_pass_through():
+    videos = _videos()
+    sgd = LAVEncoder(optimizer=torch.optim.SGD, optimizer_params={"momentum": 0.9}, weight_decay=0.0,
+                     random_state=0, **FAST).fit(videos)
+    group = sgd.net_.optimizer_.param_groups[0]
+    assert isinstance(sgd.net_.optimizer_, torch.optim.SGD) and group["momentum"] == 0.9
+    adam = LAVEncoder(optimizer_params={"betas": (0.8, 0.99)}, random_state=0, **FAST).fit(videos)
+    group = adam.net_.optimizer_.param_groups[0]
+    assert group["betas"] == (0.8, 0.99) and group["weight_decay"] == 1e-5 and group["lr"] == 1e-4
+    default = LAVEncoder(random_state=0, **FAST).fit(videos)
+    assert not np.array_equal(adam.transform(videos)[0], default.transform(videos)[0])

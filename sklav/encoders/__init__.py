@@ -4,9 +4,23 @@
   without labels by aligning pairs of videos in time.
 - ``networks``: ResNet-50 and MLP trunks, the temporal context head.
 - ``data``: the paper's frame sampling, the pair dataset and its collation.
+- errors and warnings of training: :class:`CheckpointError`,
+  :class:`CheckpointWarning`, :class:`NonFiniteTrainingError`,
+  :class:`TrainingInterruptedWarning`.
 """
 
-from .lav import LAVEncoder, LAVNet
+from ._checkpoint import CheckpointError, CheckpointWarning
+from ._training import LAVNet, NonFiniteTrainingError, TrainingInterruptedWarning
+from .lav import LAVEncoder
 from .networks import ContextHead, FrameEncoder
 
-__all__ = ["LAVEncoder", "LAVNet", "FrameEncoder", "ContextHead"]
+__all__ = [
+    "LAVEncoder",
+    "LAVNet",
+    "FrameEncoder",
+    "ContextHead",
+    "CheckpointError",
+    "CheckpointWarning",
+    "NonFiniteTrainingError",
+    "TrainingInterruptedWarning",
+]

@@ -83,7 +83,7 @@ class VideoPairDataset(Dataset):
         self.num_context = num_context
         self.stride = stride
         self.rng = rng
-        groups = np.asarray(groups)
+        self.groups = groups = np.asarray(groups)
         self.partners = [np.flatnonzero((groups == g) & (np.arange(len(groups)) != i)) for i, g in enumerate(groups)]
 
     def __len__(self):
@@ -94,8 +94,12 @@ class VideoPairDataset(Dataset):
         frames, context = _distinct_frames(self.videos[v], indices, self.num_context, self.stride)
         return {"frames": frames, "context": context, "indices": indices, "length": len(self.videos[v])}
 
+    def partner(self, i):
+        """Draw the video paired with video ``i``: another of its group."""
+        return self.rng.choice(self.partners[i])
+
     def __getitem__(self, i):
-        partner = self.rng.choice(self.partners[i])
+        partner = self.partner(i)
         return self._sample(i), self._sample(partner)
 
 

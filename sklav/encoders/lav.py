@@ -3,79 +3,35 @@
 Training composes a :class:`skorch.NeuralNet` (:class:`LAVNet`) whose
 criterion is :class:`sklav.losses.LAVLoss` (or a replacement objective) on
 pairs of videos drawn by :class:`sklav.encoders.data.VideoPairDataset`.
+The training steps are :mod:`sklav.encoders._fitting`'s, checkpoints
+:mod:`sklav.encoders._checkpoint`'s; the network is built by
+:mod:`sklav.encoders._build`.
 """
 
-import copy
-import inspect
 import os
-import tempfile
-import warnings
 
-import numpy as np
 import torch
-from skorch import NeuralNet
-from skorch.callbacks import Checkpoint, ProgressBar
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..losses import LAVLoss
 from ..losses.lav import ALPHA, GAMMA, LOSS_CONSTRAINTS
 from ..losses.regularizers import MARGIN, SIGMA
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
-from ..utils.validation import check_videos
-from .data import VideoPairDataset, collate_video_pairs, context_indices
-from .networks import (
-    RESNET_LAYERS,
-    TRUNKS,
-    ContextHead,
-    FeaturePreprocessor,
-    FrameEncoder,
-    ImagePreprocessor,
-    PosePreprocessor,
-    default_trunk,
-)
+from ._build import embed_video, frame_info
+from ._fitting import LOSS_PARAMS, TrainingMixin
+from ._state import canonical
+from ._training import callback_params, check_callbacks, check_optimizer, resolve_device, set_callback_params
+from .networks import RESNET_LAYERS, TRUNKS
 
-FRAME_KINDS = {1: "features", 2: "poses", 3: "images"}
+_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "n_features_in_")
 
 
-class LAVNet(NeuralNet):
-    """skorch net for self-supervised training on batches of video pairs.
-
-    The batch (see :func:`~sklav.encoders.data.collate_video_pairs`) holds
-    videos ``x0, y0, x1, y1, ...``; the module embeds them all and the
-    criterion (by default :class:`~sklav.losses.LAVLoss`) receives the
-    embeddings and the batch's lengths and timestamps, which stay where the
-    collate function put them (the lengths on the CPU).
-    """
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, y_true)
-
-
-def _resolve_device(device):
-    if device is None:
-        return "cpu"
-    device = str(device)
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}, but no CUDA device is available; use 'cpu' or 'auto'.")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device='mps', but no MPS device is available; use 'cpu' or 'auto'.")
-    return device
-
-
-# The estimator's parameters that are LAVLoss's, under the same names.
-_LOSS_PARAMS = ("gamma", "alpha", "sigma", "margin", "regularizer", "alignment", "tcc_weight")
-
-
-class LAVEncoder(TransformerMixin, BaseEstimator):
+class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
     """Learn a frame encoder by aligning videos in time (LAV, Haresh et al. 2021).
 
     Self-supervised: ``fit`` needs only videos. Each training step draws pairs
-    of videos (of the same group when ``groups`` is given), embeds
+    of videos (of the same group when ``pair_groups`` is given), embeds
     ``num_frames`` frames of each (one random frame in each of ``num_frames``
     equal chunks, with ``num_context`` context frames ``context_stride``
     apart), and minimises, per pair, ``(softdtw_gamma(f(X), f(Y)) + alpha *
@@ -151,7 +107,12 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         ``{'tcc_temperature': 0.5}`` for :class:`~sklav.losses.LAVLoss`.
     lr : float, default=1e-4
     weight_decay : float, default=1e-5
-        Adam's.
+        The optimizer's learning rate and weight decay.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer, e.g. ``{'betas': (0.9,
+        0.99)}`` (skorch's ``optimizer__*``); ``lr`` and ``weight_decay`` are
+        set above. Checked on a dummy parameter before training.
     max_epochs : int, default=100
         An epoch pairs every training video once with a partner. 0 builds
         the network without training it (an untrained baseline).
@@ -161,18 +122,35 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', 'mps'...;
         None leaves the module where it is built, on the CPU, as in skorch.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, pairing, frame sampling and shuffling.
+        Seeds initialisation, pairing, frame sampling and shuffling. The
+        random streams are saved with the fit and its checkpoints: on the
+        CPU, 2 + 2 epochs (warm start or resume) give bit for bit 4.
     verbose : int, default=0
         0 silent, 1 one line per epoch, 2 a progress bar too.
-    callbacks : list of skorch callbacks or None, default=None
-        Added to the net, e.g. ``skorch.callbacks.EarlyStopping(monitor=
-        'train_loss')`` or ``LRScheduler``.
-    checkpoint : bool or str, default=False
-        True: checkpoint every epoch into a per-fit temporary directory
-        (``checkpoint_dir_``); a path: into that directory, and a fit that
-        finds a checkpoint there resumes from it.
+    callbacks : list or None, default=None
+        skorch callbacks added to the net, e.g. ``EarlyStopping(monitor=
+        'train_loss')`` or ``LRScheduler``, or ``(name, callback)`` pairs
+        whose parameters are then ``callbacks__<name>__<param>`` for
+        ``set_params`` and searches (e.g. ``callbacks__stop__patience``).
+        ``fit`` trains with clones; the objects passed here are not changed.
+        skorch's ``EarlyStopping`` ends training normally; any other
+        ``KeyboardInterrupt`` counts as an interruption.
+    checkpoint : bool, str or path-like, default=False
+        Save a checkpoint after every epoch, atomically, into the sub-folder
+        ``fit-<key>`` of this folder, the key a fingerprint of the data, of
+        the parameters that change the result and of the seed: only the same
+        fit resumes from it (bit for bit as if never stopped); any other fit
+        starts fresh in its own sub-folder. True: a temporary folder, kept
+        only when an interrupted fit can be resumed from it. See the user guide's
+        :ref:`checkpoints <lav-checkpoints>`.
     warm_start : bool, default=False
-        Continue training the fitted network instead of starting anew.
+        Train the fitted network ``max_epochs`` more epochs, continuing its
+        random streams. Changed optimizer, loss, batch and callback settings
+        apply; changing a parameter that fixes the network (``backbone``,
+        ``weights``, ``layer``, ``freeze_backbone``, ``image_size``,
+        ``visibility_channel``, ``embedding_dim``, ``hidden_dim``,
+        ``num_context``, ``context_stride``, ``optimizer``) or the device
+        raises a ``ValueError``.
     transform_batch_size : int, default=256
         Frames embedded at once in ``transform``.
 
@@ -192,6 +170,24 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         Per-frame feature count, for features ``(T, D)`` only.
     visibility_channel_ : int or None
     checkpoint_dir_ : str or None
+        This fit's checkpoint folder; None without checkpoints, or when a
+        ``checkpoint=True`` fit left nothing to resume (its folder is deleted).
+    interrupted_ : bool
+        Whether training was interrupted (Ctrl-C); ``fit`` then warns
+        (:class:`~sklav.encoders.TrainingInterruptedWarning`) and keeps the
+        network as it was, steps of the unfinished epoch included.
+    n_epochs_trained_ : int
+        Epochs completed, over all warm-started or resumed fits.
+
+    Raises
+    ------
+    sklav.encoders.NonFiniteTrainingError
+        From ``fit``, at the first non-finite embedding, loss or gradient.
+
+    Notes
+    -----
+    ``fit`` validates everything first and changes the estimator only once
+    training has ended: a failed fit leaves a fitted estimator as it was.
 
     Examples
     --------
@@ -228,6 +224,8 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         criterion_params=None,
         lr=1e-4,
         weight_decay=1e-5,
+        optimizer=torch.optim.Adam,
+        optimizer_params=None,
         max_epochs=100,
         batch_size=8,
         device="auto",
@@ -260,6 +258,8 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         self.criterion_params = criterion_params
         self.lr = lr
         self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.device = device
@@ -282,11 +282,13 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         "num_frames": [Interval(Integral, 1, None, closed="left")],
         "num_context": [Interval(Integral, 1, None, closed="left")],
         "context_stride": [Interval(Integral, 1, None, closed="left")],
-        **{name: LOSS_CONSTRAINTS[name] for name in _LOSS_PARAMS},
+        **{name: LOSS_CONSTRAINTS[name] for name in LOSS_PARAMS},
         "criterion": [None, type],
         "criterion_params": [None, dict],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [type],
+        "optimizer_params": [None, dict],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [Device()],
@@ -299,144 +301,26 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     }
 
     # ------------------------------------------------------------------
-    # validation
+    # parameters: named callbacks are nested like a Pipeline's steps
 
-    def _criterion(self):
-        """The criterion class and its keyword arguments."""
-        params = dict(self.criterion_params or {})
-        if self.criterion is None:
-            loss_params = {name: getattr(self, name) for name in _LOSS_PARAMS}
-            clash = sorted(set(loss_params) & set(params))
-            if clash:
-                raise ValueError(
-                    f"criterion_params sets {clash}, which are LAVEncoder parameters; set them there."
-                )
-            return LAVLoss, {**loss_params, **params}
-        if not issubclass(self.criterion, nn.Module):
-            raise TypeError(f"criterion must be a torch.nn.Module class, got {self.criterion!r}.")
-        defaults = {
-            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
-        }
-        changed = [name for name in _LOSS_PARAMS if getattr(self, name) != defaults[name]]
-        if changed:
-            raise ValueError(
-                f"{changed} configure the default LAVLoss, but criterion={self.criterion.__name__} "
-                "replaces it; pass its settings in criterion_params."
-            )
-        if "embedding_dim" in inspect.signature(self.criterion).parameters:
-            params.setdefault("embedding_dim", self.embedding_dim)
-        return self.criterion, params
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if deep:
+            params.update(callback_params(self.callbacks))
+        return params
 
-    def _check_videos(self, X, fitting):
-        kwargs = dict(frame_ndim=(1, 2, 3))
-        if fitting:
-            kwargs["min_videos"] = 2
-        else:
-            kwargs["frame_shape"] = self.frame_shape_
-        try:
-            videos = check_videos(X, **kwargs)
-        except ValueError as err:
-            if fitting and "at least 2 are required" in str(err):
-                raise ValueError(f"{err} LAV learns from pairs of videos.") from None
-            raise
-        if videos[0].ndim == 4:
-            for i, video in enumerate(videos):
-                if video.shape[-1] != 3:
-                    raise ValueError(f"X[{i}] has frames of shape {video.shape[1:]}; images must be (H, W, 3) RGB.")
-                if video.dtype != np.uint8:
-                    raise TypeError(f"X[{i}] has dtype {video.dtype}; RGB frames must be uint8 (0-255).")
-            return videos
-        return [v.astype(np.float32, copy=False) for v in videos]
-
-    def _check_groups(self, groups, n_videos):
-        if groups is None:
-            return np.zeros(n_videos, dtype=int)
-        groups = np.asarray(groups)
-        if groups.ndim != 1 or len(groups) != n_videos:
-            raise ValueError(f"groups must have one entry per video ({n_videos}), got shape {groups.shape}.")
-        values, counts = np.unique(groups, return_counts=True)
-        if (counts < 2).any():
-            lonely = values[counts < 2][0].item()
-            raise ValueError(
-                f"group {lonely!r} has a single video; pairs are drawn within groups, so each needs two."
-            )
-        return groups
+    def set_params(self, **params):
+        if "callbacks" in params:
+            self.callbacks = params.pop("callbacks")
+        nested = {key: params.pop(key) for key in list(params) if key.startswith("callbacks__")}
+        if nested:
+            self.callbacks = set_callback_params(self.callbacks, nested)
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------
-    # building the network
+    # fit
 
-    def _resolve_visibility(self, videos):
-        if self.frame_kind_ != "poses" or self.visibility_channel is None:
-            return None
-        if self.visibility_channel != "auto":
-            return int(self.visibility_channel)
-        if videos[0].shape[-1] != 3:
-            return None
-        binary = all(np.isin(v[..., -1], (0.0, 1.0)).all() for v in videos)
-        return -1 if binary else None
-
-    def _build_module(self, videos):
-        kind = self.frame_kind_
-        backbone = default_trunk(kind) if self.backbone == "auto" else self.backbone
-        if isinstance(backbone, str) and kind not in TRUNKS[backbone].frame_kinds:
-            takes = " or ".join(TRUNKS[backbone].frame_kinds)
-            raise ValueError(
-                f"backbone={backbone!r} takes {takes}; got {kind} of per-frame shape {self.frame_shape_}."
-            )
-        if kind == "images":
-            preprocessor = ImagePreprocessor(self.image_size)
-        elif kind == "poses":
-            preprocessor = PosePreprocessor(self.visibility_channel_)
-        else:
-            preprocessor = FeaturePreprocessor(self.frame_shape_[0])
-            preprocessor.set_statistics(np.concatenate(videos))
-        hidden = self.hidden_dim or TRUNKS[default_trunk(kind)].hidden_dim
-        if isinstance(backbone, str):
-            in_features = preprocessor(torch.from_numpy(videos[0][:1])).flatten(1).shape[1]
-            trunk = TRUNKS[backbone].build(in_features, hidden, self.weights, self.layer)
-        else:
-            trunk = copy.deepcopy(backbone)
-        with torch.no_grad():
-            probe = trunk.eval()(preprocessor(torch.from_numpy(videos[0][:1])))
-        if probe.dim() not in (2, 4):
-            raise ValueError(f"the backbone must return (N, C) or (N, C, h, w) features, got shape {tuple(probe.shape)}.")
-        head = ContextHead(probe.shape[1], self.embedding_dim, hidden, spatial=probe.dim() == 4)
-        freeze = self.freeze_backbone
-        if freeze == "auto":
-            freeze = isinstance(backbone, str) and TRUNKS[backbone].frozen_by_default
-        return FrameEncoder(preprocessor, trunk, head, freeze_trunk=bool(freeze))
-
-    def _callbacks(self):
-        callbacks = list(self.callbacks or [])
-        if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
-        if self.checkpoint_dir_ is not None:
-            callbacks.append(("checkpoint", Checkpoint(monitor=None, dirname=self.checkpoint_dir_)))
-        return callbacks
-
-    def _build_net(self, module):
-        criterion, criterion_params = self._criterion()
-        return LAVNet(
-            module=module,
-            criterion=criterion,
-            **{f"criterion__{name}": value for name, value in criterion_params.items()},
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train__shuffle=True,
-            iterator_train__collate_fn=collate_video_pairs,
-            train_split=None,
-            callbacks=self._callbacks(),
-            verbose=int(self.verbose >= 1),
-            device=self.device_,
-        )
-
-    # ------------------------------------------------------------------
-    # fit / transform
-
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, pair_groups=None):
         """Train the encoder on videos, without labels.
 
         Parameters
@@ -444,12 +328,18 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         X : list, tuple or 1-D object array of arrays
             Videos: RGB frames ``(T, H, W, 3)`` uint8, poses ``(T, J, C)`` or
             features ``(T, D)``; all share the per-frame shape, ``T`` varies.
+            A single video is ``[video]``: an N-D array is refused.
         y : None
             Ignored (self-supervised); accepted for pipelines.
-        groups : array-like of shape (n_videos,), optional
+        pair_groups : array-like of shape (n_videos,), optional
             Group of each video (e.g. its action); pairs are drawn within
-            groups. Routed by Pipeline and GridSearchCV after
-            ``set_fit_request(groups=True)``.
+            groups. Distinct from scikit-learn's cross-validation ``groups``,
+            so that both can be routed in one search::
+
+                with sklearn.config_context(enable_metadata_routing=True):
+                    encoder = LAVEncoder().set_fit_request(pair_groups=True)
+                    GridSearchCV(encoder, grid, cv=GroupKFold()).fit(
+                        videos, groups=subjects, pair_groups=actions)
 
         Returns
         -------
@@ -458,64 +348,26 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         self._validate_params()
         criterion, criterion_params = self._criterion()
         criterion(**criterion_params)  # validates the loss settings before any work
+        optimizer_params = check_optimizer(self.optimizer, self.optimizer_params, self.lr, self.weight_decay)
+        callbacks = check_callbacks(self.callbacks)
         videos = self._check_videos(X, fitting=True)
-        groups = self._check_groups(groups, len(videos))
+        pair_groups = self._check_groups(pair_groups, len(videos))
+        settings = canonical(self.get_params(deep=False))
         continuing = self.warm_start and hasattr(self, "net_")
-        if continuing and tuple(videos[0].shape[1:]) != self.frame_shape_:
-            raise ValueError(
-                f"warm_start: the videos' per-frame shape {videos[0].shape[1:]} differs from the "
-                f"fitted {self.frame_shape_}."
-            )
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            if not continuing:
-                self._initialize(videos, seed)
-            self._train(videos, groups, seed)
+        if continuing:
+            self._check_warm_start(videos, settings)
+            info = {name: getattr(self, name) for name in _FRAME_ATTRIBUTES if hasattr(self, name)}
+            device = self.device_
+        else:
+            info = frame_info(videos, self.visibility_channel)
+            device = resolve_device(self.device)
+        # Everything is validated; the estimator changes only once training has ended.
+        self._fit_and_commit(videos, pair_groups, info, device, continuing, settings,
+                             (criterion, criterion_params), optimizer_params, callbacks)
         return self
 
-    def _initialize(self, videos, seed):
-        self.device_ = _resolve_device(self.device)
-        self.frame_shape_ = tuple(videos[0].shape[1:])
-        self.frame_kind_ = FRAME_KINDS[len(self.frame_shape_)]
-        if self.frame_kind_ == "features":
-            self.n_features_in_ = self.frame_shape_[0]
-        self.visibility_channel_ = self._resolve_visibility(videos)
-        self.checkpoint_dir_ = self._checkpoint_dir()
-        self.net_ = self._build_net(self._build_module(videos)).initialize()
-        if self.checkpoint_dir_ is not None and os.path.exists(os.path.join(self.checkpoint_dir_, "params.pt")):
-            self.net_.load_params(checkpoint=Checkpoint(monitor=None, dirname=self.checkpoint_dir_))
-
-    def _checkpoint_dir(self):
-        if self.checkpoint is True:
-            return tempfile.mkdtemp(prefix="sklav-checkpoint-")
-        if self.checkpoint:
-            os.makedirs(self.checkpoint, exist_ok=True)
-            return str(self.checkpoint)
-        return None
-
-    def _training_frames(self, videos):
-        """What the dataset samples from: raw frames, or cached trunk features."""
-        module = self.net_.module_
-        if not module.freeze_trunk:
-            return videos
-        dtype = np.float16 if self.frame_kind_ == "images" else np.float32
-        return [self._trunk_features(video).cpu().numpy().astype(dtype) for video in videos]
-
-    def _train(self, videos, groups, seed):
-        dataset = VideoPairDataset(
-            self._training_frames(videos), groups, self.num_frames, self.num_context,
-            self.context_stride, np.random.default_rng(seed),
-        )
-        module = self.net_.module_
-        module.use_cached_trunk = module.freeze_trunk
-        epochs_left = self.max_epochs - len(self.net_.history) if not self.warm_start else self.max_epochs
-        try:
-            if epochs_left > 0:
-                self.net_.partial_fit(dataset, None, epochs=epochs_left)
-        finally:
-            module.use_cached_trunk = False
+    # ------------------------------------------------------------------
+    # transform
 
     @property
     def module_(self):
@@ -526,30 +378,6 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
     def history_(self):
         check_is_fitted(self, "net_")
         return self.net_.history
-
-    def _trunk_features(self, video):
-        module = self.net_.module_
-        module.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(video), self.transform_batch_size):
-                chunk = torch.from_numpy(video[start : start + self.transform_batch_size]).to(self.device_)
-                out.append(module.trunk_features(chunk))
-        return torch.cat(out)
-
-    def _embed_video(self, video):
-        module = self.net_.module_
-        reach = (self.num_context - 1) * self.context_stride
-        out = []
-        for start in range(0, len(video), self.transform_batch_size):
-            stop = min(start + self.transform_batch_size, len(video))
-            first = max(0, start - reach)
-            frames = torch.from_numpy(video[first:stop]).to(self.device_)
-            features = module.trunk_features(frames)
-            context = context_indices(np.arange(start, stop), self.num_context, self.context_stride) - first
-            context = torch.from_numpy(context).to(self.device_)
-            out.append(module.embed_context(features[None], context[None])[0])
-        return torch.cat(out).cpu().numpy().astype(np.float32)
 
     def transform(self, X):
         """Embed every frame of each video.
@@ -570,7 +398,11 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         module = self.net_.module_
         module.eval()
         with torch.no_grad():
-            return [self._embed_video(video) for video in videos]
+            return [
+                embed_video(module, video, self.num_context, self.context_stride, self.device_,
+                            self.transform_batch_size)
+                for video in videos
+            ]
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -583,4 +415,6 @@ class LAVEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         tags.target_tags.required = False
+        tags.non_deterministic = False  # bit for bit under a random_state on the CPU
+        tags.transformer_tags.preserves_dtype = ["float32"]  # embeddings are float32 whatever the input
         return tags

@@ -83,7 +83,8 @@ class PosePreprocessor(nn.Module):
 
 
 class FeaturePreprocessor(nn.Module):
-    """Features ``(N, D)`` -> standardised with the training frames' mean and std."""
+    """Features ``(N, D)`` -> standardised with the training frames' mean and std;
+    as in ``StandardScaler``, a constant feature is centred but not scaled."""
 
     def __init__(self, n_features):
         super().__init__()
@@ -92,8 +93,13 @@ class FeaturePreprocessor(nn.Module):
 
     def set_statistics(self, frames):
         frames = torch.as_tensor(frames, dtype=torch.float64)
-        self.mean.copy_(frames.mean(0))
-        self.scale.copy_(frames.std(0, unbiased=False).clamp_min(1e-6))
+        n, eps = frames.shape[0], torch.finfo(torch.float64).eps
+        mean, var = frames.mean(0), frames.var(0, unbiased=False)
+        constant = var <= n * eps * var + (n * mean * eps) ** 2  # sklearn's _is_constant_feature
+        scale = var.sqrt()
+        scale[constant | (scale < 10 * eps)] = 1.0
+        self.mean.copy_(mean)
+        self.scale.copy_(scale)
 
     def forward(self, features):
         return (features.float() - self.mean) / self.scale
@@ -135,7 +141,7 @@ def resnet50_weights(weights):
         name = weights.removeprefix("ResNet50_Weights.")
         if name in ResNet50_Weights.__members__:
             return ResNet50_Weights[name]
-        valid = ", ".join(repr(n) for n in ResNet50_Weights.__members__)
+        valid = ", ".join(repr(n) for n in sorted(ResNet50_Weights.__members__))
         raise ValueError(
             f"weights={weights!r} names no ResNet-50 weights; use None (random "
             f"initialisation), {valid}, or 'ResNet50_Weights.<name>'."

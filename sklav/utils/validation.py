@@ -24,13 +24,17 @@ def _to_numpy(video):
     return np.asarray(video)
 
 
-def _as_video_list(X, name):
+def _single_array_error(name, shape):
+    return ValueError(
+        f"{name} is a single {len(shape)}-D array of shape {shape}; pass a list "
+        f"of videos, e.g. [{name}] for one video of {shape[0]} frames."
+    )
+
+
+def _as_video_list(X, name, split_arrays=True):
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim == 2:
-            raise ValueError(
-                f"{name} is a single 2-D array of shape {X.shape}; pass a list "
-                f"of videos, e.g. [{name}] for one video of {X.shape[0]} frames."
-            )
+        if X.ndim == 2 or (X.ndim > 2 and not split_arrays):
+            raise _single_array_error(name, X.shape)
         if X.ndim < 2:
             raise ValueError(f"{name} must be a list of videos, got an array of shape {X.shape}.")
         return list(X)
@@ -41,6 +45,8 @@ def _as_video_list(X, name):
     if isinstance(X, (list, tuple)):
         return list(X)
     if hasattr(X, "detach"):
+        if X.dim() > 2 and not split_arrays:
+            raise _single_array_error(name, tuple(X.shape))
         if X.dim() <= 2:
             raise ValueError(
                 f"{name} is a single tensor of shape {tuple(X.shape)}; pass a list of videos."
@@ -61,6 +67,7 @@ def check_videos(
     frame_shape=None,
     dtype=None,
     allow_nan=False,
+    split_arrays=True,
 ):
     """Validate a ragged collection of videos and return them as numpy arrays.
 
@@ -83,6 +90,10 @@ def check_videos(
         Cast every video to this dtype (after the checks).
     allow_nan : bool, default=False
         Accept NaN and inf values.
+    split_arrays : bool, default=True
+        Read a 3-D or higher array as a stack of equal-length videos. False
+        refuses it as a single video, as 2-D arrays always are (for inputs
+        whose videos may themselves be 3-D or 4-D).
 
     Returns
     -------
@@ -101,7 +112,7 @@ def check_videos(
     ...
     ValueError: X[1] has per-frame shape (4,), but X[0] has (3,); all videos must share the per-frame shape.
     """
-    videos = _as_video_list(X, name)
+    videos = _as_video_list(X, name, split_arrays)
     if len(videos) < min_videos:
         raise ValueError(
             f"{name} has {len(videos)} video(s); at least {min_videos} are required."

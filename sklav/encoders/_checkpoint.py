@@ -1,0 +1,328 @@
+"""Atomic, fingerprinted training checkpoints for LAVEncoder.
+
+Layout under the ``checkpoint`` folder::
+
+    fit-<key>/                one folder per fit, named by its fingerprint
+        fingerprint.json      what the key was computed from (data, settings)
+        epoch-000004/         a complete checkpoint: params.pt, optimizer.pt,
+                              criterion.pt, history.json, rng.pt and
+                              manifest.json (sizes and SHA-256 of the others)
+        epoch-000003/         the previous one, kept in case the newest is damaged
+        latest                names the newest epoch folder; written last
+
+An epoch folder is written under a temporary name in the same folder, every
+file fsync'ed, and renamed into place in one ``os.replace``; the pointer is
+then replaced the same way. A kill at any moment leaves the previous
+checkpoint intact. Reading verifies the manifest before unpickling anything
+(``torch.load(weights_only=True)``), so a damaged or foreign file is reported
+by name as a :class:`CheckpointError`; an older intact checkpoint is used
+when the newest is damaged, with a :class:`CheckpointWarning`.
+"""
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from skorch.history import History
+
+from ._state import FORMAT, rng_states
+KEEP = 2  # epoch folders kept: the newest and one to fall back on
+_EPOCH = re.compile(r"epoch-(\d{6})")
+_FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json", "rng.pt")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is damaged, foreign or unreadable; the message names it."""
+
+
+class CheckpointWarning(UserWarning):
+    """The newest checkpoint was damaged and an older intact one is used."""
+
+
+# --------------------------------------------------------------------------
+# atomic files
+
+
+def _fsync_dir(path):
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def atomic_write(path, data):
+    """Write ``data`` (bytes) to ``path`` through a synced temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    os.close(fd)
+    try:
+        _write(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _torch_bytes(obj):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _json_default(obj):
+    return obj.item() if hasattr(obj, "item") else str(obj)
+
+
+# --------------------------------------------------------------------------
+# the store
+
+
+class CheckpointStore:
+    """The checkpoints of one fit, in ``root/fit-<key>``.
+
+    Parameters
+    ----------
+    root : str
+        The ``checkpoint`` folder.
+    key, fields
+        What :func:`fingerprint` returned.
+    """
+
+    def __init__(self, root, key, fields):
+        self.root = str(root)
+        self.key = key
+        self.fields = fields
+        self.folder = os.path.join(self.root, f"fit-{key}")
+        self.last_epoch = None  # the epoch last loaded or saved
+
+    def _epoch_folder(self, epoch):
+        return os.path.join(self.folder, f"epoch-{epoch:06d}")
+
+    def _epochs(self):
+        names = os.listdir(self.folder) if os.path.isdir(self.folder) else []
+        return sorted((int(m.group(1)) for m in map(_EPOCH.fullmatch, names) if m), reverse=True)
+
+    # ---- writing
+
+    def save(self, net, pair_rng):
+        """Write the net's state after its last epoch as one atomic checkpoint."""
+        epoch = len(net.history)
+        os.makedirs(self.folder, exist_ok=True)
+        self._clear_temporaries()
+        info = os.path.join(self.folder, "fingerprint.json")
+        if not os.path.exists(info):
+            atomic_write(info, json.dumps({"key": self.key, **self.fields}, indent=1).encode())
+        files = {
+            "params.pt": _torch_bytes(net.module_.state_dict()),
+            "optimizer.pt": _torch_bytes(net.optimizer_.state_dict()),
+            "criterion.pt": _torch_bytes(net.criterion_.state_dict()),
+            "history.json": json.dumps(net.history.to_list(), default=_json_default).encode(),
+            "rng.pt": _torch_bytes(rng_states(pair_rng, net.device)),
+        }
+        manifest = {
+            "format": FORMAT, "fit": self.key, "epoch": epoch,
+            "files": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()},
+        }
+        files["manifest.json"] = json.dumps(manifest, indent=1).encode()
+        tmp = tempfile.mkdtemp(prefix=".tmp-epoch-", dir=self.folder)
+        try:
+            for name, data in files.items():
+                _write(os.path.join(tmp, name), data)
+            _fsync_dir(tmp)
+            final = self._epoch_folder(epoch)
+            trash = tempfile.mkdtemp(prefix=".tmp-old-", dir=self.folder)
+            if os.path.exists(final):  # a stale or damaged one: move it aside first
+                os.replace(final, os.path.join(trash, "old"))
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(self.folder)
+        shutil.rmtree(trash, ignore_errors=True)
+        atomic_write(os.path.join(self.folder, "latest"), f"epoch-{epoch:06d}\n".encode())
+        self.last_epoch = epoch
+        self._prune(epoch)
+
+    def _clear_temporaries(self):
+        for name in os.listdir(self.folder):
+            if name.startswith(".tmp-"):
+                path = os.path.join(self.folder, name)
+                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+
+    def _prune(self, newest):
+        older = [e for e in self._epochs() if e < newest]
+        for epoch in older[KEEP - 1 :]:
+            shutil.rmtree(self._epoch_folder(epoch), ignore_errors=True)
+
+    # ---- reading
+
+    def load(self, net, max_epoch):
+        """Load the newest intact checkpoint of at most ``max_epoch`` epochs into ``net``.
+
+        Returns
+        -------
+        rng : dict or None
+            The random states saved with it (see :func:`rng_states`); None
+            when there is no checkpoint to resume from.
+
+        Raises
+        ------
+        CheckpointError
+            When checkpoints exist but none is intact; names the damaged files.
+        """
+        if not os.path.isdir(self.folder):
+            return None
+        self._check_fingerprint_file()
+        problems = []
+        epochs = [e for e in self._epochs() if e <= max_epoch]
+        pointer = self._read_pointer(problems)
+        if pointer is not None and pointer <= max_epoch and pointer not in epochs:
+            problems.append(f"{self._epoch_folder(pointer)}, the newest checkpoint, is missing")
+        for epoch in epochs:
+            try:
+                rng = self._load_epoch(net, epoch)
+            except CheckpointError as err:
+                problems.append(str(err))
+                continue
+            if problems:
+                warnings.warn(
+                    f"{'; '.join(problems)}; resuming from the intact checkpoint of epoch {epoch} instead.",
+                    CheckpointWarning, stacklevel=5,  # load, _fit, _fit_and_commit, fit, the caller
+                )
+            self.last_epoch = epoch
+            return rng
+        if problems:
+            raise CheckpointError(
+                f"no intact checkpoint to resume from: {'; '.join(problems)}. Remove {self.folder!r} "
+                "to train from the start."
+            )
+        return None
+
+    def _check_fingerprint_file(self):
+        path = os.path.join(self.folder, "fingerprint.json")
+        if not os.path.exists(path):
+            return
+        try:
+            with open(path, "rb") as f:
+                key = json.loads(f.read()).get("key")
+        except (OSError, ValueError, AttributeError) as err:
+            raise CheckpointError(f"checkpoint file {path!r} is damaged ({err}).") from None
+        if key != self.key:
+            raise CheckpointError(
+                f"checkpoint file {path!r} belongs to another fit (key {key!r}, expected {self.key!r})."
+            )
+
+    def _read_pointer(self, problems):
+        path = os.path.join(self.folder, "latest")
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path, "rb") as f:
+                return int(_EPOCH.fullmatch(f.read().decode().strip()).group(1))
+        except (OSError, ValueError, AttributeError, UnicodeDecodeError):
+            problems.append(f"checkpoint pointer {path!r} is damaged")
+            return None
+
+    def _read_verified(self, epoch):
+        folder = self._epoch_folder(epoch)
+        path = os.path.join(folder, "manifest.json")
+        try:
+            with open(path, "rb") as f:
+                manifest = json.loads(f.read())
+            entries = {name: manifest["files"][name] for name in _FILES}
+            foreign = manifest["format"] != FORMAT or manifest["fit"] != self.key or manifest["epoch"] != epoch
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            raise CheckpointError(f"checkpoint file {path!r} is missing or damaged ({err!r}).") from None
+        if foreign:
+            raise CheckpointError(f"checkpoint file {path!r} belongs to another fit or format.")
+        contents = {}
+        for name, entry in entries.items():
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as err:
+                raise CheckpointError(f"checkpoint file {path!r} cannot be read ({err}).") from None
+            if len(data) != entry.get("size") or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+                raise CheckpointError(
+                    f"checkpoint file {path!r} is damaged ({len(data)} bytes, checksum does not match "
+                    "its manifest)."
+                )
+            contents[name] = data
+        return folder, contents
+
+    def _load_epoch(self, net, epoch):
+        folder, contents = self._read_verified(epoch)
+        name = None
+        try:
+            name = "history.json"
+            history = History(json.loads(contents[name]))
+            loaded = {}
+            for name in ("params.pt", "optimizer.pt", "criterion.pt", "rng.pt"):
+                loaded[name] = torch.load(io.BytesIO(contents[name]), map_location=net.device, weights_only=True)
+            name = "rng.pt"
+            rng = loaded[name]
+            rng["torch"], rng["cuda"] = rng["torch"].cpu(), rng.get("cuda")
+            if rng["torch"].dtype != torch.uint8 or rng["cuda"] is not None and rng["cuda"].dtype != torch.uint8:
+                raise TypeError("random states must be uint8 tensors")
+            np.random.default_rng().bit_generator.state = rng["pairs"]  # a valid numpy state
+            if rng["cuda"] is not None:
+                rng["cuda"] = rng["cuda"].cpu()
+            name = "params.pt"
+            net.module_.load_state_dict(loaded[name])
+            name = "optimizer.pt"
+            net.optimizer_.load_state_dict(loaded[name])
+            name = "criterion.pt"
+            net.criterion_.load_state_dict(loaded[name])
+        except Exception as err:  # a verified file that still does not fit this network
+            raise CheckpointError(
+                f"checkpoint file {os.path.join(folder, name)!r} does not fit this fit: {err}"
+            ) from None
+        if len(history) != epoch:
+            raise CheckpointError(f"checkpoint file {os.path.join(folder, 'history.json')!r} is inconsistent.")
+        net.history_ = history
+        return rng
+
+
+class CheckpointCallback(Callback):
+    """skorch callback: save a :class:`CheckpointStore` checkpoint after every epoch.
+
+    A fit that ends early without an interruption (e.g. by ``EarlyStopping``)
+    has its last epoch saved at the end of training.
+    """
+
+    def __init__(self, store):
+        self.store = store
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        self._pair_rng = X.rng
+
+    def on_epoch_end(self, net, **kwargs):
+        self.store.save(net, self._pair_rng)
+
+    def on_train_end(self, net, **kwargs):
+        done = len(net.history)
+        if not getattr(net, "interrupted_", False) and done and self.store.last_epoch != done:
+            self.store.save(net, self._pair_rng)

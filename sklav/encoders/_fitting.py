@@ -1,0 +1,293 @@
+"""How LAVEncoder fits: validation, a new network or a warm-started copy, checkpoints.
+
+:class:`TrainingMixin` holds the steps of ``LAVEncoder.fit``. Training builds
+every fitted attribute on the side (a warm start trains a copy of the fitted
+net) and :meth:`TrainingMixin._fit_and_commit` sets them only once training
+has ended, so a failed fit leaves the estimator as it was.
+"""
+
+import copy
+import inspect
+import os
+import shutil
+import tempfile
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+from skorch.callbacks import ProgressBar
+from sklearn.utils import check_random_state
+from torch import nn
+
+from ..losses import LAVLoss
+from ..utils.validation import check_videos
+from ._build import build_module, training_frames
+from ._checkpoint import CheckpointCallback, CheckpointStore
+from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
+from ._training import LAVNet, TrainingInterruptedWarning, resolve_device
+from .data import VideoPairDataset, collate_video_pairs
+
+# The estimator's parameters that are LAVLoss's, under the same names.
+LOSS_PARAMS = ("gamma", "alpha", "sigma", "margin", "regularizer", "alignment", "tcc_weight")
+# Parameters fixed by the network a first fit builds; warm_start refuses to change them.
+_ARCHITECTURE = (
+    "backbone", "weights", "layer", "freeze_backbone", "image_size", "visibility_channel",
+    "embedding_dim", "hidden_dim", "num_context", "context_stride", "optimizer",
+)
+# Parameters that do not change what a fit computes (left out of its fingerprint).
+_NOT_FINGERPRINTED = ("max_epochs", "verbose", "checkpoint", "warm_start", "transform_batch_size", "device")
+
+
+class TrainingMixin:
+    """The validation and training steps of :class:`~sklav.encoders.LAVEncoder`."""
+
+    def _criterion(self):
+        """The criterion class and its keyword arguments."""
+        params = dict(self.criterion_params or {})
+        if self.criterion is None:
+            loss_params = {name: getattr(self, name) for name in LOSS_PARAMS}
+            clash = sorted(set(loss_params) & set(params))
+            if clash:
+                raise ValueError(
+                    f"criterion_params sets {clash}, which are LAVEncoder parameters; set them there."
+                )
+            return LAVLoss, {**loss_params, **params}
+        if not issubclass(self.criterion, nn.Module):
+            raise TypeError(f"criterion must be a torch.nn.Module class, got {self.criterion!r}.")
+        defaults = {
+            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        changed = [name for name in LOSS_PARAMS if getattr(self, name) != defaults[name]]
+        if changed:
+            raise ValueError(
+                f"{changed} configure the default LAVLoss, but criterion={self.criterion.__name__} "
+                "replaces it; pass its settings in criterion_params."
+            )
+        if "embedding_dim" in inspect.signature(self.criterion).parameters:
+            params.setdefault("embedding_dim", self.embedding_dim)
+        return self.criterion, params
+
+    def _check_videos(self, X, fitting):
+        kwargs = dict(frame_ndim=(1, 2, 3), split_arrays=False)
+        if fitting:
+            kwargs["min_videos"] = 2
+        else:
+            kwargs["frame_shape"] = self.frame_shape_
+        try:
+            videos = check_videos(X, **kwargs)
+        except ValueError as err:
+            if fitting and "at least 2 are required" in str(err):
+                raise ValueError(f"{err} LAV learns from pairs of videos.") from None
+            raise
+        if 0 in videos[0].shape[1:]:
+            raise ValueError(
+                f"X[0] has per-frame shape {videos[0].shape[1:]}; frames need at least one feature."
+            )
+        if videos[0].ndim == 4:
+            for i, video in enumerate(videos):
+                if video.shape[-1] != 3:
+                    raise ValueError(f"X[{i}] has frames of shape {video.shape[1:]}; images must be (H, W, 3) RGB.")
+                if video.dtype != np.uint8:
+                    raise TypeError(f"X[{i}] has dtype {video.dtype}; RGB frames must be uint8 (0-255).")
+            return videos
+        return [v.astype(np.float32, copy=False) for v in videos]
+
+    def _check_groups(self, pair_groups, n_videos):
+        if pair_groups is None:
+            return np.zeros(n_videos, dtype=int)
+        groups = np.asarray(pair_groups)
+        if groups.ndim != 1 or len(groups) != n_videos:
+            raise ValueError(f"pair_groups must have one entry per video ({n_videos}), got shape {groups.shape}.")
+        if any(g != g for g in groups.tolist()):  # NaN is no group: it equals nothing, not even itself
+            raise ValueError("pair_groups contains NaN; give every video a group.")
+        try:
+            values, counts = np.unique(groups, return_counts=True)
+        except TypeError:
+            raise ValueError("pair_groups mixes types that cannot be compared (e.g. None and str).") from None
+        if (counts < 2).any():
+            lonely = values[counts < 2][0].item()
+            raise ValueError(
+                f"group {lonely!r} has a single video; pairs are drawn within pair_groups, so each needs two."
+            )
+        return groups
+
+    def _check_warm_start(self, videos, settings):
+        shape = tuple(videos[0].shape[1:])
+        if shape != self.frame_shape_:
+            raise ValueError(
+                f"warm_start: the videos' per-frame shape {shape} differs from the fitted {self.frame_shape_}."
+            )
+        previous = getattr(self, "_fit_settings", None) or settings
+        changed = [name for name in _ARCHITECTURE if previous[name] != settings[name]]
+        if resolve_device(self.device) != self.device_:
+            changed.append("device")
+        if changed:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but {changed} changed since it was "
+                "built; they fix the network. Restore them, or set warm_start=False to train anew."
+            )
+
+    def _fit_and_commit(self, videos, pair_groups, info, device, continuing, settings, criterion,
+                        optimizer_params, callbacks):
+        """Train, then set the fitted attributes (only now); warn if interrupted."""
+        root, temporary = self._checkpoint_root()
+        try:
+            fitted = self._fit(
+                videos, pair_groups, info, device, continuing, settings, criterion, optimizer_params,
+                callbacks, root,
+            )
+        except BaseException:
+            if temporary:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
+        resumable = fitted.pop("checkpoint_epoch") is not None  # a checkpoint a new fit can resume from
+        if temporary and not (fitted["interrupted_"] and resumable):
+            shutil.rmtree(root, ignore_errors=True)
+            fitted["checkpoint_dir_"] = None
+        if not continuing and "n_features_in_" not in info and hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        for name, value in {**info, **fitted}.items():
+            setattr(self, name, value)
+        if self.interrupted_:
+            resume = f" Fit again with checkpoint={root!r} to resume." if resumable else ""
+            warnings.warn(
+                f"LAVEncoder.fit was interrupted; the estimator holds the network as it was after "
+                f"{self.n_epochs_trained_} complete epoch(s) (interrupted_=True).{resume}",
+                TrainingInterruptedWarning, stacklevel=3,
+            )
+
+    def _checkpoint_root(self):
+        """The checkpoint folder (created now, so a bad path fails before training)."""
+        if self.checkpoint is True:
+            return tempfile.mkdtemp(prefix="sklav-checkpoint-"), True
+        if self.checkpoint is False or not os.fspath(self.checkpoint):
+            return None, False
+        root = os.fspath(self.checkpoint)
+        try:
+            os.makedirs(root, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"checkpoint={root!r} cannot be used as a folder: {err}") from None
+        return root, False
+
+    def _fingerprint_settings(self, settings, seed):
+        kept = {k: v for k, v in settings.items() if k not in _NOT_FINGERPRINTED}
+        if seed is None or isinstance(self.random_state, (type(None), Integral)):
+            return kept
+        return {**kept, "random_state": seed}  # a RandomState instance: the seed it gave
+
+    def _fit(self, videos, pair_groups, info, device, continuing, settings, criterion, optimizer_params,
+             callbacks, root):
+        """Train a new network, or a copy of the fitted one; return the fitted attributes."""
+        previous_rng = getattr(self, "_rng_states", None) if continuing else None
+        seed = None
+        if previous_rng is None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        store = None
+        if root is not None:
+            key, fields = fingerprint(
+                self, self._fingerprint_settings(settings, seed), videos, pair_groups,
+                continues=network_hash(self.net_) if continuing else None,
+            )
+            store = CheckpointStore(root, key, fields)
+        cuda = []
+        if device.startswith("cuda"):
+            index = torch.device(device).index
+            cuda = [torch.cuda.current_device() if index is None else index]
+        with torch.random.fork_rng(devices=cuda):
+            pair_rng = np.random.default_rng(seed)
+            if seed is not None:
+                torch.manual_seed(seed)
+            if continuing:
+                net = copy.deepcopy(self.net_)
+                self._reconfigure(net, criterion, optimizer_params, self._net_callbacks(callbacks, store))
+                if previous_rng is not None:
+                    set_rng_states(previous_rng, pair_rng, device)
+            else:
+                module = build_module(self, videos, info)
+                net = self._build_net(module, device, criterion, optimizer_params,
+                                      self._net_callbacks(callbacks, store)).initialize()
+            start = len(net.history)
+            if store is not None:
+                saved_rng = store.load(net, start + self.max_epochs)
+                if saved_rng is not None:
+                    set_rng_states(saved_rng, pair_rng, device)
+            self._train(net, videos, pair_groups, info, device, pair_rng, start + self.max_epochs)
+            states = rng_states(pair_rng, device)
+        net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != "sklav_checkpoint"]
+        net.callbacks = [cb for cb in net.callbacks if not (isinstance(cb, tuple) and cb[0] == "sklav_checkpoint")]
+        return {
+            "net_": net, "device_": device, "checkpoint_dir_": store.folder if store is not None else None,
+            "interrupted_": bool(net.interrupted_), "n_epochs_trained_": len(net.history),
+            "checkpoint_epoch": store.last_epoch if store is not None else None,
+            "_rng_states": states, "_fit_settings": settings,
+            "_fit_training": canonical([{"lr": self.lr, **optimizer_params}, list(criterion)]),
+        }
+
+    def _train(self, net, videos, pair_groups, info, device, pair_rng, target_epochs):
+        module = net.module_
+        frames = training_frames(module, videos, info["frame_kind_"], device, self.transform_batch_size)
+        dataset = VideoPairDataset(
+            frames, pair_groups, self.num_frames, self.num_context, self.context_stride, pair_rng
+        )
+        net.interrupted_ = False
+        module.use_cached_trunk = module.freeze_trunk
+        try:
+            if target_epochs > len(net.history):
+                net.partial_fit(dataset, None, epochs=target_epochs - len(net.history))
+        finally:
+            module.use_cached_trunk = False
+
+    def _net_callbacks(self, callbacks, store):
+        callbacks = list(callbacks)
+        if self.verbose >= 2:
+            callbacks.append(("sklav_progress_bar", ProgressBar()))
+        if store is not None:
+            callbacks.append(("sklav_checkpoint", CheckpointCallback(store)))
+        return callbacks
+
+    def _build_net(self, module, device, criterion, optimizer_params, callbacks):
+        criterion, criterion_params = criterion
+        return LAVNet(
+            module=module,
+            criterion=criterion,
+            **{f"criterion__{name}": value for name, value in criterion_params.items()},
+            optimizer=self.optimizer,
+            **{f"optimizer__{name}": value for name, value in optimizer_params.items()},
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            iterator_train__collate_fn=collate_video_pairs,
+            train_split=None,
+            callbacks=callbacks,
+            verbose=int(self.verbose >= 1),
+            device=device,
+        )
+
+    def _reconfigure(self, net, criterion, optimizer_params, callbacks):
+        """Apply to a continued net the settings a warm start may change."""
+        (criterion, criterion_params), previous = criterion, getattr(self, "_fit_training", None)
+        optimizer = {"lr": self.lr, **optimizer_params}
+        defaults = {k: p.default for k, p in inspect.signature(self.optimizer).parameters.items()}
+        old_optimizer = previous[0] if previous else {}
+        for name in set(optimizer) | set(old_optimizer):
+            value = optimizer.get(name, defaults.get(name))
+            if canonical(value) != old_optimizer.get(name):
+                for group in net.optimizer_.param_groups:
+                    group[name] = value
+        for prefix, params in (("optimizer", optimizer_params), ("criterion", criterion_params)):
+            for name in [k for k in vars(net) if k.startswith(f"{prefix}__")]:
+                delattr(net, name)
+            for name, value in params.items():
+                setattr(net, f"{prefix}__{name}", value)
+        if previous is None or canonical([criterion, criterion_params]) != previous[1]:
+            net.criterion = criterion
+            net.criterion_ = criterion(**criterion_params).to(net.device)
+            if any(p.requires_grad for p in net.criterion_.parameters()):
+                raise ValueError("warm_start cannot change a criterion that has learnable parameters.")
+        # plain attributes: skorch's set_params(lr=...) would also reset the param groups' lr
+        net.lr, net.max_epochs, net.batch_size = self.lr, self.max_epochs, self.batch_size
+        net.verbose = int(self.verbose >= 1)
+        net.callbacks = callbacks
+        net.initialize_callbacks()
