@@ -10,6 +10,7 @@ from sklav.losses import contrastive_idm, idm, lav_loss, sfa
 # Four frames on a line at 0, 1, 1, 3: squared distances
 #   D = [[0, 1, 1, 9], [1, 0, 0, 4], [1, 0, 0, 4], [9, 4, 4, 0]]
 EMB = torch.tensor([[[0.0], [1.0], [1.0], [3.0]]], dtype=torch.float64)
+T = torch.arange(4.0, dtype=torch.float64)  # the paper's positions i, j
 
 
 def _by_hand(near, far, sigma, t=(0, 1, 2, 3)):
@@ -28,8 +29,16 @@ def test_idm_by_hand():
     # Eq. 6 as written: -sum ((i-j)^2 + 1) D_ij; pairs (i<j):
     # (0,1) 2*1, (0,2) 5*1, (0,3) 10*9, (1,2) 0, (1,3) 5*4, (2,3) 2*4
     expected = -2 * (2 + 5 + 90 + 0 + 20 + 8)
-    assert idm(EMB).item() == pytest.approx(expected)
-    assert idm(EMB, reduction="mean").item() == pytest.approx(expected / 12)
+    assert idm(EMB, T).item() == pytest.approx(expected)
+    assert idm(EMB, T, reduction="mean").item() == pytest.approx(expected / 12)
+
+
+def test_default_timestamps_are_fractions_of_each_video():
+    emb = torch.randn(2, 5, 3, dtype=torch.float64)
+    lengths = torch.tensor([5, 4])
+    fractions = torch.arange(5.0, dtype=torch.float64) / lengths[:, None].to(torch.float64)
+    for fn in (idm, sfa, contrastive_idm):
+        assert torch.allclose(fn(emb, lengths=lengths), fn(emb, fractions, lengths=lengths))
 
 
 def test_idm_pushes_frames_apart():
@@ -52,16 +61,16 @@ def test_mean_reduction_divides_by_ordered_pairs(fn):
 def test_contrastive_idm_by_hand():
     # sigma = 1, margin = 2: near pairs (0,1), (1,2), (2,3): 1/2 + 0 + 4/2
     # far pairs (0,2): 5 * max(0, 2-1) = 5, (0,3): 10 * 0, (1,3): 5 * 0
-    assert contrastive_idm(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (0.5 + 2 + 5))
+    assert contrastive_idm(EMB, T, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (0.5 + 2 + 5))
     expected = _by_hand(
         near=lambda d, g: d / (g * g + 1), far=lambda d, g: (g * g + 1) * max(0.0, 2.0 - d), sigma=1
     )
-    assert contrastive_idm(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(expected)
+    assert contrastive_idm(EMB, T, sigma=1.0, margin=2.0).item() == pytest.approx(expected)
 
 
 def test_sfa_by_hand():
     # near (0,1): 1, (1,2): 0, (2,3): 4; far (0,2): max(0, 2-1) = 1, others 0
-    assert sfa(EMB, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (1 + 0 + 4 + 1))
+    assert sfa(EMB, T, sigma=1.0, margin=2.0).item() == pytest.approx(2 * (1 + 0 + 4 + 1))
 
 
 def test_original_frame_indices_as_timestamps():
@@ -183,7 +192,7 @@ def test_lav_loss_tcc_cycles_over_the_whole_batch():
     emb = _unit(4, 5, 8)
     batch = {"lengths": torch.tensor([5, 5, 4, 5]), "frame_indices": torch.arange(5.0).expand(4, 5),
              "video_lengths": torch.tensor([5, 5, 5, 5])}
-    tcc_only = dict(alignment=None, regularizer=None, tcc_weight=1.0)
+    tcc_only = dict(alignment=None, regularizer=None, tcc_weight=1.0, time_unit="position")
     times = torch.arange(5.0).expand(4, 5)
     lengths = batch["lengths"]
     pairs = LAVLoss(**tcc_only, tcc_cycles="pairs")(emb, batch)

@@ -19,7 +19,7 @@ from sklav.datasets import load_penn_action
 # not silently change what this test pins.
 SETTINGS = dict(
     num_frames=20, num_context=2, context_stride=15, embedding_dim=128, gamma=0.1,
-    alpha=0.5, sigma=2.0, margin=2.0, regularizer="cidm", lr=1e-4, weight_decay=1e-5,
+    alpha=0.5, sigma=2.0, time_unit="position", margin=2.0, regularizer="cidm", lr=1e-4, weight_decay=1e-5,
     batch_size=8, max_epochs=3, random_state=0, device="cpu",
 )
 

@@ -29,7 +29,7 @@ from ._training import LAVNet, TrainingInterruptedWarning, resolve_device
 from .data import VideoPairDataset, collate_video_pairs
 
 # The estimator's parameters that are LAVLoss's, under the same names.
-LOSS_PARAMS = ("gamma", "alpha", "sigma", "margin", "regularizer", "alignment", "tcc_weight")
+LOSS_PARAMS = ("gamma", "alpha", "sigma", "time_unit", "margin", "regularizer", "alignment", "tcc_weight")
 # Parameters fixed by the network a first fit builds; warm_start refuses to change them.
 _ARCHITECTURE = (
     "backbone", "weights", "layer", "freeze_backbone", "image_size", "visibility_channel",

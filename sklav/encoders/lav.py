@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..losses.lav import ALPHA, GAMMA, LOSS_CONSTRAINTS
+from ..losses.lav import ALPHA, GAMMA, LOSS_CONSTRAINTS, TIME_UNIT
 from ..losses.regularizers import MARGIN, SIGMA
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ._build import embed_video, frame_info
@@ -84,8 +84,15 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         Soft-DTW smoothing.
     alpha : float, default=0.5
         Weight of the regularizer.
-    sigma : float, default=2.0
-        C-IDM window, in sampled-frame positions (``0 .. num_frames - 1``).
+    sigma : float, default=0.1
+        C-IDM window, in the units of ``time_unit`` (by default a tenth of
+        the video).
+    time_unit : {'fraction', 'position', 'frame'}, default='fraction'
+        The regularizer's timestamps: each sampled frame's index divided by
+        its video's length (as the official code), the positions ``0 ..
+        num_frames - 1`` of the sampled frames (the paper's ``i, j``), or the
+        frame indices. Chosen on the dev actions' val split (see the user
+        guide's "Choosing the defaults").
     margin : float, default=2.0
         C-IDM margin on squared distances of unit embeddings (at most 4).
     regularizer : {'cidm', 'idm', 'sfa', None}, default='cidm'
@@ -216,13 +223,14 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         gamma=GAMMA,
         alpha=ALPHA,
         sigma=SIGMA,
+        time_unit=TIME_UNIT,
         margin=MARGIN,
         regularizer="cidm",
         alignment="softdtw",
         tcc_weight=0.0,
         criterion=None,
         criterion_params=None,
-        lr=1e-4,
+        lr=1e-3,
         weight_decay=1e-5,
         optimizer=torch.optim.Adam,
         optimizer_params=None,
@@ -250,6 +258,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         self.gamma = gamma
         self.alpha = alpha
         self.sigma = sigma
+        self.time_unit = time_unit
         self.margin = margin
         self.regularizer = regularizer
         self.alignment = alignment

@@ -18,11 +18,12 @@ from ..utils.tensors import check_lengths, check_tensor
 from .regularizers import MARGIN, REDUCTIONS, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, idm
 from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss
 
-__all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA"]
+__all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA", "TIME_UNIT"]
 
 # Defaults, written once for lav_loss, LAVLoss and LAVEncoder.
 GAMMA = 0.1
 ALPHA = 0.5
+TIME_UNIT = "fraction"
 
 LAV_CONSTRAINTS = {
     "gamma": [Interval(Real, 0, None, closed="neither")],
@@ -66,14 +67,15 @@ def lav_loss(
     y : torch.Tensor of shape (B, m, d)
         Embedded frames of the two videos of each pair.
     x_t, y_t : torch.Tensor of shape (B, n) and (B, m), optional
-        Frame timestamps for the regularizer (default positions).
+        Frame timestamps for the regularizer (default: positions as fractions
+        of each video's valid length).
     x_lengths, y_lengths : array-like of int of shape (B,), optional
         Valid frames per video in padded batches.
     gamma : float, default=0.1
         Soft-DTW smoothing.
     alpha : float, default=0.5
         Weight of the regularizer.
-    sigma : float, default=2.0
+    sigma : float, default=0.1
         Window of ``'cidm'`` and ``'sfa'``, in the units of the timestamps.
     margin : float, default=2.0
         Margin of ``'cidm'`` and ``'sfa'``.
@@ -152,11 +154,11 @@ class LAVLoss(nn.Module):
     ----------
     gamma, alpha, sigma, margin, regularizer, alignment, reduction
         As in :func:`lav_loss` (same defaults).
-    time_unit : {'position', 'fraction', 'frame'}, default='position'
-        The regularizer's timestamps, the unit of ``sigma``: the positions
-        ``0..P-1`` of the sampled frames (the paper's ``i, j``), their
-        indices divided by the video's length (in ``[0, 1)``, as the
-        official code), or their frame indices.
+    time_unit : {'fraction', 'position', 'frame'}, default='fraction'
+        The regularizer's timestamps, the unit of ``sigma``: the sampled
+        frames' indices divided by their video's length (in ``[0, 1)``, as
+        the official code), their positions ``0..P-1`` (the paper's
+        ``i, j``), or their frame indices.
     tcc_weight : float, default=0.0
         Weight of the added TCC loss; with ``alignment=None`` and
         ``regularizer=None``, TCC alone.
@@ -194,7 +196,7 @@ tcc_normalize_indices, tcc_loss_type
         regularizer="cidm",
         alignment="softdtw",
         reduction="sum",
-        time_unit="position",
+        time_unit=TIME_UNIT,
         tcc_weight=0.0,
         tcc_cycles="batch",
         tcc_temperature=TCC_DEFAULTS["temperature"],

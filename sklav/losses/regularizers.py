@@ -2,8 +2,10 @@
 
 Each regularizer looks at the frames of a single video: ``emb`` of shape
 ``(B, n, d)`` holds ``B`` videos of ``n`` embedded frames, ``t`` their
-timestamps (by default the positions ``0..n-1`` of the sampled frames, the
-``i`` and ``j`` of the paper; the sampled frames' original indices work too).
+timestamps (by default ``i / n_b``, the position of each of the ``n_b``
+valid frames as a fraction of the sequence, the unit of the default
+``sigma``; the paper's positions ``i`` or the frames' original indices work
+too, with ``sigma`` in their unit).
 With ``D_ij = ||emb_i - emb_j||^2``:
 
 - ``idm`` (Eq. 6 as written, a loss to minimise):
@@ -33,7 +35,7 @@ from ..utils.tensors import check_lengths, check_tensor
 __all__ = ["idm", "sfa", "contrastive_idm", "REGULARIZERS", "SIGMA", "MARGIN"]
 
 # Defaults, written once for the functions, LAVLoss and LAVEncoder.
-SIGMA = 2.0
+SIGMA = 0.1  # with the default timestamps, fractions of the video
 MARGIN = 2.0
 
 
@@ -44,7 +46,7 @@ def _frame_mask_and_times(emb, t, lengths):
     lengths = check_lengths(lengths, B, n, "lengths").to(emb.device)
     mask = torch.arange(n, device=emb.device)[None, :] < lengths[:, None]
     if t is None:
-        t = torch.arange(n, device=emb.device, dtype=emb.dtype).expand(B, n)
+        t = torch.arange(n, device=emb.device, dtype=emb.dtype) / lengths[:, None].to(emb.dtype)
     else:
         t = torch.as_tensor(t, device=emb.device)
         if t.dim() == 1:
@@ -100,7 +102,8 @@ def idm(emb, t=None, lengths=None, reduction="sum"):
     emb : torch.Tensor of shape (B, n, d)
         Embedded frames of ``B`` videos (padded to ``n``).
     t : torch.Tensor of shape (B, n) or (n,), optional
-        Frame timestamps; default the positions ``0..n-1``.
+        Frame timestamps; default ``i / n_b``, the positions as fractions of
+        each video's valid length ``n_b``.
     lengths : array-like of int of shape (B,), optional
         Valid frames per video.
     reduction : {'sum', 'mean'}, default='sum'
@@ -115,9 +118,10 @@ def idm(emb, t=None, lengths=None, reduction="sum"):
     >>> import torch
     >>> from sklav.losses import idm
     >>> emb = torch.tensor([[[0.0], [1.0], [3.0]]])
-    >>> idm(emb)  # -2 * (2 * 1 + 5 * 9 + 2 * 4)
+    >>> t = torch.arange(3.0)  # the paper's positions
+    >>> idm(emb, t)  # -2 * (2 * 1 + 5 * 9 + 2 * 4)
     tensor([-110.])
-    >>> idm(emb, reduction="mean")  # over the 6 ordered pairs
+    >>> idm(emb, t, reduction="mean")  # over the 6 ordered pairs
     tensor([-18.3333])
     """
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
@@ -134,7 +138,7 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
     ----------
     emb : torch.Tensor of shape (B, n, d)
     t : torch.Tensor of shape (B, n) or (n,), optional
-    sigma : float, default=2.0
+    sigma : float, default=0.1
         Window, in the units of ``t``, within which frames count as near.
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.
@@ -151,7 +155,7 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
     >>> import torch
     >>> from sklav.losses import sfa
     >>> emb = torch.tensor([[[0.0], [1.0], [3.0]]])
-    >>> sfa(emb, sigma=1.0, margin=2.0)  # near: 2*(1 + 4); far (0, 2): 2*max(0, 2 - 9)
+    >>> sfa(emb, torch.arange(3.0), sigma=1.0, margin=2.0)  # near: 2*(1 + 4); far (0, 2): 2*max(0, 2 - 9)
     tensor([10.])
     """
     _check_sigma_margin(sigma, margin, "sfa")
@@ -172,7 +176,7 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduc
     ----------
     emb : torch.Tensor of shape (B, n, d)
     t : torch.Tensor of shape (B, n) or (n,), optional
-    sigma : float, default=2.0
+    sigma : float, default=0.1
         Window, in the units of ``t``, within which frames count as near.
     margin : float, default=2.0
         Squared distance beyond which far pairs cost nothing.
@@ -190,7 +194,7 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduc
     >>> from sklav.losses import contrastive_idm
     >>> emb = torch.tensor([[[0.0], [1.0], [1.0]]])
     >>> # near: 2*(1/2 + 0/2); far (0, 2): 2 * 5 * max(0, 2 - 1)
-    >>> contrastive_idm(emb, sigma=1.0, margin=2.0)
+    >>> contrastive_idm(emb, torch.arange(3.0), sigma=1.0, margin=2.0)
     tensor([11.])
     """
     _check_sigma_margin(sigma, margin, "contrastive_idm")
