@@ -48,13 +48,7 @@ NOT_VIDEO_ESTIMATORS = {
 }
 
 #: (estimator, check): known failures, each with its cause.
-XFAIL = {
-    ("LAVEncoder", "check_preserves_dtype"): (
-        "LAVEncoder's tags keep scikit-learn's default preserves_dtype=['float64'] but transform "
-        "returns float32 embeddings whatever the input dtype (sklav/encoders/lav.py, "
-        "_embed_video: .astype(np.float32)); the tags or the output must change"
-    ),
-}
+XFAIL = {}  # (estimator, check) -> the reason a known defect makes the check fail
 
 
 def _id(case):
@@ -88,11 +82,6 @@ def test_video_check(check):
     check()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LAVEncoder.fit hands the user's callback objects to skorch, which sets their state "
-    "(EarlyStopping gains best_epoch_, misses_...): fit should work on clones of them "
-    "(sklav/encoders/lav.py, _callbacks)"
-))
 def test_fit_does_not_mutate_parameter_objects():
     from skorch.callbacks import EarlyStopping
 

@@ -80,10 +80,6 @@ class TrainingMixin:
             if fitting and "at least 2 are required" in str(err):
                 raise ValueError(f"{err} LAV learns from pairs of videos.") from None
             raise
-        if 0 in videos[0].shape[1:]:
-            raise ValueError(
-                f"X[0] has per-frame shape {videos[0].shape[1:]}; frames need at least one feature."
-            )
         if videos[0].ndim == 4:
             for i, video in enumerate(videos):
                 if video.shape[-1] != 3:

@@ -422,7 +422,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
+        tags.input_tags.three_d_array = False  # a list of videos, never one stacked array
         tags.target_tags.required = False
         tags.non_deterministic = False  # bit for bit under a random_state on the CPU
         tags.transformer_tags.preserves_dtype = ["float32"]  # embeddings are float32 whatever the input
