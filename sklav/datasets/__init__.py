@@ -12,11 +12,14 @@
   encoded file (PyAV) or a folder of jpg frames, as ``(T, H, W, 3)`` uint8.
 - :func:`load_video` and :func:`load_videos`: videos from paths of any kind
   (``.npy`` arrays, frame folders, video files), as the command line reads them.
+- :func:`render_poses`: a video of 2D skeletons (Penn Action's joints by
+  default) drawn as RGB frames, stick figures of real motion.
 """
 
 from ._penn_action import get_penn_action_root, load_penn_action
 from ._penn_selection import load_penn_action_annotations
 from ._video import load_video, load_videos, read_frame_folder, read_video
+from .render import render_poses
 
 __all__ = [
     "load_penn_action",
@@ -26,4 +29,5 @@ __all__ = [
     "read_frame_folder",
     "load_video",
     "load_videos",
+    "render_poses",
 ]
