@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklav.datasets import render_poses
-from sklav.datasets.render import PENN_LIMBS
+from sklav.datasets import PENN_ACTION_EDGES, render_poses
 
 ROOT = Path(__file__).resolve().parents[1]
 PENN = ROOT.parent / "shared" / "data" / "penn_action"
@@ -43,7 +42,7 @@ def test_limb_pixel_differs_from_background(background):
     # visible ankles, in no limb, fix the frame to [0, 100]^2
     joints = np.zeros((1, 13, 3))
     joints[0, [1, 3, 11, 12]] = [[50, 20, 1], [50, 80, 1], [0, 0, 1], [100, 100, 1]]
-    kwargs = dict(size=64, rng=1, background=background, noise=0, margin=0.0, limbs=[(1, 3, 0)])
+    kwargs = dict(size=64, rng=1, background=background, noise=0, margin=0.0, edges=[(1, 3)], head=None)
     frames = render_poses(joints, **kwargs)
     empty = render_poses(joints * [1, 1, 0], **kwargs)
     on_limb, off_limb = frames[0, 32, 32].astype(int), frames[0, 32, 5].astype(int)
@@ -69,9 +68,10 @@ def test_invisible_joints_and_their_limbs_are_not_drawn():
     assert (none == none[:, :1, :1]).all()
 
 
-def test_two_channel_joints_and_custom_limbs():
-    frames = render_poses(_joints(visibility=False)[:, :3], size=32, rng=0, limbs=[(0, 1, 0), (1, 2, 1)])
+def test_two_channel_joints_and_custom_edges():
+    frames = render_poses(_joints(visibility=False)[:, :3], size=32, rng=0, edges=[(0, 1), (1, 2)], groups=[0, 0])
     assert frames.shape == (6, 32, 32, 3)
+    assert render_poses(_joints(visibility=False)[:, :3], size=32, rng=0, edges=[], head=None).shape == frames.shape
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,9 @@ def test_two_channel_joints_and_custom_limbs():
         ({"size": 2}, "size"),
         ({"size": 32.0}, "size"),
         ({"background": "stripes"}, "background"),
-        ({"limbs": [(0, 20, 0)]}, "joint 20"),
+        ({"edges": [(0, 20)]}, "joint 20"),
+        ({"head": 13}, "joint 13"),
+        ({"groups": [0, 1]}, "one non-negative int per edge"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -91,8 +93,8 @@ def test_bad_arguments(kwargs, match):
         render_poses(**kwargs)
 
 
-def test_penn_limbs_cover_every_joint():
-    assert sorted({j for a, b, _ in PENN_LIMBS for j in (a, b)}) == list(range(13))
+def test_penn_edges_cover_every_joint():
+    assert sorted({j for edge in PENN_ACTION_EDGES for j in edge}) == list(range(13))
 
 
 @pytest.mark.slow

@@ -10,35 +10,13 @@ limb's segment, and limbs are alpha-blended in order.
 
 import numpy as np
 
-from ._penn_sources import JOINT_NAMES
+from ._penn_sources import PENN_ACTION_EDGES
 
-__all__ = ["render_poses", "PENN_LIMBS"]
+__all__ = ["render_poses"]
 
-_J = {name: i for i, name in enumerate(JOINT_NAMES)}
-
-#: Limbs of Penn Action's 13-joint skeleton (joint order of
-#: ``load_penn_action(...).joint_names``), as pairs of joint indices, with the
-#: colour group of each: 0 head and torso, 1 left arm, 2 right arm, 3 left
-#: leg, 4 right leg.
-PENN_LIMBS = tuple(
-    (_J[a], _J[b], group)
-    for a, b, group in [
-        ("head", "left_shoulder", 0),
-        ("head", "right_shoulder", 0),
-        ("left_shoulder", "right_shoulder", 0),
-        ("left_shoulder", "left_hip", 0),
-        ("right_shoulder", "right_hip", 0),
-        ("left_hip", "right_hip", 0),
-        ("left_shoulder", "left_elbow", 1),
-        ("left_elbow", "left_wrist", 1),
-        ("right_shoulder", "right_elbow", 2),
-        ("right_elbow", "right_wrist", 2),
-        ("left_hip", "left_knee", 3),
-        ("left_knee", "left_ankle", 3),
-        ("right_hip", "right_knee", 4),
-        ("right_knee", "right_ankle", 4),
-    ]
-)
+# colour group of each of PENN_ACTION_EDGES: 0 head and torso, 1 left arm,
+# 2 right arm, 3 left leg, 4 right leg
+_PENN_GROUPS = (0, 0, 0, 1, 1, 2, 2, 0, 0, 0, 3, 3, 4, 4)
 
 _BACKGROUNDS = ("plain", "gradient", "noise")
 
@@ -118,7 +96,9 @@ def render_poses(
     *,
     size=64,
     rng=None,
-    limbs=PENN_LIMBS,
+    edges=PENN_ACTION_EDGES,
+    groups=None,
+    head=0,
     line_width=(0.04, 0.08),
     background="random",
     margin=0.08,
@@ -126,8 +106,8 @@ def render_poses(
 ):
     """Draw a video of 2D skeletons as RGB frames.
 
-    Each limb is a thick anti-aliased line between two joints; the head (the
-    first joint of the first limb) gets a disc. The style is drawn once per
+    Each limb (edge) is a thick anti-aliased line between two joints; the
+    head joint gets a disc. The style is drawn once per
     call from ``rng``: one colour per limb group (each kept well apart from
     the background's mean colour), one line width and one background (a
     plain colour, a linear gradient between two colours, or smooth colour
@@ -150,9 +130,16 @@ def render_poses(
     rng : None, int or numpy.random.Generator, default=None
         Draws the style and the noise (``numpy.random.default_rng(rng)``):
         an int or a Generator makes the frames reproducible.
-    limbs : sequence of (int, int, int), default=PENN_LIMBS
-        ``(joint_a, joint_b, colour_group)`` per limb, drawn in order; the
-        default is Penn Action's 13-joint skeleton.
+    edges : sequence of (int, int), default=PENN_ACTION_EDGES
+        The limbs as pairs of joint indices, drawn in order; the default is
+        Penn Action's 13-joint skeleton (:data:`sklav.datasets.PENN_ACTION_EDGES`).
+    groups : sequence of int or None, default=None
+        Colour group of each edge (edges of a group share a colour). None:
+        head and torso, each arm and each leg for the Penn Action edges, one
+        colour per edge otherwise.
+    head : int or None, default=0
+        Joint drawn as a disc (Penn Action's head), in the colour of the
+        first edge that touches it; None for none.
     line_width : float or (float, float), default=(0.04, 0.08)
         Limb width as a fraction of ``size``, or the range it is drawn from.
     background : {'random', 'plain', 'gradient', 'noise'}, default='random'
@@ -183,15 +170,21 @@ def render_poses(
     if background != "random" and background not in _BACKGROUNDS:
         raise ValueError(f"background must be 'random' or one of {list(_BACKGROUNDS)}, got {background!r}.")
     xy, visible = _check_joints(joints)
-    limbs = np.asarray(limbs, dtype=int).reshape(-1, 3)
-    if len(limbs) and limbs[:, :2].max() >= xy.shape[1]:
-        raise ValueError(f"limbs refer to joint {limbs[:, :2].max()}, but joints has {xy.shape[1]} joints.")
+    edges = np.asarray(edges, dtype=int).reshape(-1, 2)
+    if groups is None:
+        groups = _PENN_GROUPS if np.array_equal(edges, PENN_ACTION_EDGES) else np.arange(len(edges))
+    groups = np.asarray(groups, dtype=int)
+    if groups.shape != (len(edges),) or (groups < 0).any():
+        raise ValueError(f"groups must hold one non-negative int per edge ({len(edges)}), got {groups.tolist()}.")
+    used = edges.ravel().tolist() + ([] if head is None else [head])
+    if used and max(used) >= xy.shape[1]:
+        raise ValueError(f"edges or head refer to joint {max(used)}, but joints has {xy.shape[1]} joints.")
     rng = np.random.default_rng(rng)
 
     kind = rng.choice(_BACKGROUNDS) if background == "random" else background
     canvas = _background(kind, size, rng)
-    groups = limbs[:, 2].max() + 1 if len(limbs) else 0
-    colours = np.array([_distinct_colour(rng, canvas.mean((0, 1))) for _ in range(groups)])
+    n_colours = groups.max() + 1 if len(groups) else 1
+    colours = np.array([_distinct_colour(rng, canvas.mean((0, 1))) for _ in range(n_colours)], np.float32)
     low, high = np.broadcast_to(np.asarray(line_width, dtype=float), (2,))
     half_width = np.float32(size * rng.uniform(low, high) / 2)
 
@@ -199,15 +192,12 @@ def render_poses(
     centres = np.arange(size, dtype=np.float32) + 0.5
     px, py = centres[None, None, :], centres[None, :, None]
     frames = np.broadcast_to(canvas.astype(np.float32), (len(xy), size, size, 3)).copy()
-    for a, b, group in limbs:
-        cover = _limb_coverage(px, py, xy[:, a], xy[:, b], half_width)
+    touching = [g for (a, b), g in zip(edges, groups) if head in (a, b)]
+    discs = [] if head is None else [(head, head, touching[0] if touching else 0, 2.2)]
+    for a, b, group, width in [(a, b, g, 1.0) for (a, b), g in zip(edges, groups)] + discs:
+        cover = _limb_coverage(px, py, xy[:, a], xy[:, b], width * half_width)
         cover *= (visible[:, a] & visible[:, b])[:, None, None]
-        frames += cover[..., None] * (colours[group].astype(np.float32) - frames)
-    if len(limbs):
-        head = limbs[0, 0]
-        cover = _limb_coverage(px, py, xy[:, head], xy[:, head], 2.2 * half_width)
-        cover *= visible[:, head, None, None]
-        frames += cover[..., None] * (colours[limbs[0, 2]].astype(np.float32) - frames)
+        frames += cover[..., None] * (colours[group] - frames)
     if noise:
         frames += rng.normal(0, noise, size=frames.shape).astype(np.float32)
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
