@@ -87,6 +87,7 @@ def test_make_augmenter_switch():
     assert aug.make_augmenter("auto", "poses", frozen=False) is None
     assert aug.make_augmenter("auto", "images", frozen=True) is None
     assert aug.make_augmenter(False, "images", frozen=False) is None
+    assert aug.make_augmenter(np.False_, "images", frozen=False) is None
     assert aug.make_augmenter(True, "poses", frozen=False) is not None
     custom = lambda frames, rng: frames  # noqa: E731
     assert aug.make_augmenter(custom, "features", frozen=False) is custom

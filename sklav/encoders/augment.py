@@ -308,6 +308,8 @@ def make_augmenter(augment, frame_kind, frozen, *, visibility_channel=None):
     >>> make_augmenter("auto", "poses", frozen=False) is None
     True
     """
+    if not callable(augment) and not isinstance(augment, str):
+        augment = bool(augment)  # numpy booleans too
     if augment is False or (augment == "auto" and (frame_kind != "images" or frozen)):
         return None
     if augment is True and frame_kind == "features":
