@@ -1,6 +1,7 @@
 """Rendering 2D skeletons into RGB frames, and the rendered-RGB benchmark."""
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,10 +101,12 @@ def test_penn_edges_cover_every_joint():
 @pytest.mark.slow
 @pytest.mark.skipif(not PENN.exists(), reason="needs ../shared/data/penn_action")
 def test_rgb_rendered_benchmark_quick(tmp_path):
-    out_csv = tmp_path / "rgb.csv"
+    out_csv, out_rst = tmp_path / "rgb.csv", tmp_path / "rgb.rst"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_rgb_rendered.py"), "--quick", "--csv", str(out_csv)],
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, str(ROOT / "benchmarks" / "bench_rgb_rendered.py"), "--quick",
+         "--csv", str(out_csv), "--rst", str(out_rst)],
+        capture_output=True, text=True, timeout=600, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = list(csv.DictReader(out_csv.open()))
@@ -111,4 +114,4 @@ def test_rgb_rendered_benchmark_quick(tmp_path):
     assert {"raw pixels", "untrained trunk", "fine-tuned"} <= methods
     metrics = {row["metric"] for row in rows}
     assert {"classification@1.0", "kendalls_tau"} <= metrics
-    assert "wall time" in result.stdout
+    assert "wall time" in result.stdout and "kendalls_tau" in out_rst.read_text()
