@@ -76,7 +76,7 @@ def bench_images(quick):
     rng = np.random.default_rng(0)
     n_frames = 8 if quick else 24
     video = rng.integers(0, 256, size=(n_frames, 224, 224, 3), dtype=np.uint8)
-    encoder = LAVEncoder(weights=None, num_frames=4, max_epochs=1, batch_size=1, context_stride=1,
+    encoder = LAVEncoder(weights=None, freeze_backbone=True, num_frames=4, max_epochs=1, batch_size=1, context_stride=1,
                          random_state=0).fit([video[:6], video[6:12]])
     module = encoder.module_.eval()
     with torch.no_grad():

@@ -380,7 +380,8 @@ def test_rgb_frame_folders_and_video_files(tmp_path, capsys):
     model = tmp_path / "rgb.joblib"
     status = main(["fit", str(tmp_path / "clip_a"), str(tmp_path / "clip_b"), str(tmp_path / "clip_c.mp4"),
                    "-o", str(model), "--epochs", "1", "--num-frames", "4", "--quiet",
-                   "-p", "image_size=32", "-p", "hidden_dim=16", "-p", "embedding_dim=8"])
+                   "-p", "image_size=32", "-p", "hidden_dim=16", "-p", "embedding_dim=8",
+                   "-p", "weights=None"])
     assert status == 0, capsys.readouterr().err
     assert joblib.load(model).frame_shape_ == (24, 32, 3)
     out = tmp_path / "rgb.npz"

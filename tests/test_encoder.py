@@ -252,8 +252,8 @@ def test_image_encoder_runs_trunk_once_per_distinct_frame():
 def test_resnet_trunk_with_frozen_cached_features():
     rng = np.random.default_rng(0)
     videos = [rng.integers(0, 255, size=(6 + i, 40, 48, 3), dtype=np.uint8) for i in range(2)]
-    encoder = LAVEncoder(weights=None, image_size=32, random_state=0, num_frames=3, context_stride=2,
-                         max_epochs=1, batch_size=1, hidden_dim=8, embedding_dim=4)
+    encoder = LAVEncoder(weights=None, freeze_backbone=True, image_size=32, random_state=0, num_frames=3,
+                         context_stride=2, max_epochs=1, batch_size=1, hidden_dim=8, embedding_dim=4)
     out = encoder.fit(videos).transform(videos)
     assert encoder.module_.freeze_trunk and [e.shape for e in out] == [(6, 4), (7, 4)]
     assert all(not p.requires_grad for p in encoder.module_.trunk.parameters())

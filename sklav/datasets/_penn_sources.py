@@ -55,6 +55,15 @@ JOINT_NAMES = (
     "right_ankle",
 )
 
+#: Bones of Penn Action's 13 joints (head, shoulders, elbows, wrists, hips,
+#: knees, ankles; left before right), as pairs of joint indices.
+PENN_ACTION_EDGES = (
+    (0, 1), (0, 2), (1, 2),  # head and shoulders
+    (1, 3), (3, 5), (2, 4), (4, 6),  # arms
+    (1, 7), (2, 8), (7, 8),  # torso
+    (7, 9), (9, 11), (8, 10), (10, 12),  # legs
+)
+
 
 BUNDLED_FILE = "penn_action_subset.npz"
 _MAT_FIELDS = ("action", "pose", "x", "y", "visibility", "train")

@@ -7,6 +7,8 @@
 - errors and warnings of training: :class:`CheckpointError`,
   :class:`CheckpointWarning`, :class:`NonFiniteTrainingError`,
   :class:`TrainingInterruptedWarning`.
+- ``augment``: training-time augmentation of sampled videos (flip,
+  brightness, contrast for frames; mirroring, aspect, rotation for poses).
 """
 
 from ._checkpoint import CheckpointError, CheckpointWarning

@@ -26,6 +26,7 @@ from ._build import build_module, training_frames
 from ._checkpoint import CheckpointCallback, CheckpointStore
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
 from ._training import LAVNet, TrainingInterruptedWarning, resolve_device
+from .augment import make_augmenter
 from .data import VideoPairDataset, collate_video_pairs
 
 # The estimator's parameters that are LAVLoss's, under the same names.
@@ -223,8 +224,11 @@ class TrainingMixin:
     def _train(self, net, videos, pair_groups, info, device, pair_rng, target_epochs):
         module = net.module_
         frames = training_frames(module, videos, info["frame_kind_"], device, self.transform_batch_size)
+        augment = make_augmenter(self.augment, info["frame_kind_"], module.freeze_trunk,
+                                 visibility_channel=info["visibility_channel_"])
         dataset = VideoPairDataset(
-            frames, pair_groups, self.num_frames, self.num_context, self.context_stride, pair_rng
+            frames, pair_groups, self.num_frames, self.num_context, self.context_stride, pair_rng,
+            augment=augment,
         )
         net.interrupted_ = False
         module.use_cached_trunk = module.freeze_trunk

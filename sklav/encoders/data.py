@@ -75,10 +75,15 @@ class VideoPairDataset(Dataset):
         Pairs never cross groups; every group needs two videos.
     num_frames, num_context, stride : int
     rng : numpy.random.Generator
+    augment : callable or None, default=None
+        ``augment(frames, rng) -> frames``, applied to the distinct frames of
+        each sampled video (one draw per video, from ``rng``; see
+        :mod:`sklav.encoders.augment`).
     """
 
-    def __init__(self, videos, groups, num_frames, num_context, stride, rng):
+    def __init__(self, videos, groups, num_frames, num_context, stride, rng, augment=None):
         self.videos = videos
+        self.augment = augment
         self.num_frames = num_frames
         self.num_context = num_context
         self.stride = stride
@@ -92,6 +97,8 @@ class VideoPairDataset(Dataset):
     def _sample(self, v):
         indices = sample_frames(len(self.videos[v]), self.num_frames, self.rng)
         frames, context = _distinct_frames(self.videos[v], indices, self.num_context, self.stride)
+        if self.augment is not None:
+            frames = np.ascontiguousarray(self.augment(frames, self.rng))
         return {"frames": frames, "context": context, "indices": indices, "length": len(self.videos[v])}
 
     def partner(self, i):

@@ -47,18 +47,34 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         1D-convolution context head. 'auto' picks by the frames' shape. A
         module maps preprocessed frames to ``(N, C)`` vectors or ``(N, C, h,
         w)`` maps; it is copied, never modified.
-    weights : str, ResNet50_Weights or None, default=None
-        ResNet-50 weights: None for random initialisation (nothing is
-        downloaded); a torchvision name such as 'IMAGENET1K_V2', 'DEFAULT'
-        or 'ResNet50_Weights.IMAGENET1K_V2' makes torchvision read its cache
-        of (or download) the weights.
+    weights : str, ResNet50_Weights or None, default='DEFAULT'
+        ResNet-50 weights, for images: 'DEFAULT' (ImageNet, as the paper
+        initialises), another torchvision name such as 'IMAGENET1K_V1' or
+        'ResNet50_Weights.IMAGENET1K_V2', read from torchvision's cache
+        (``torch.hub.get_dir()/checkpoints``) or downloaded into it; offline
+        without the cached file, ``fit`` raises a ``RuntimeError`` naming
+        it. None: random initialisation, nothing downloaded. Ignored for
+        poses and features.
     layer : {'conv4c', 'conv5c'}, default='conv4c'
         Where the ResNet-50 is cut.
     freeze_backbone : bool or 'auto', default='auto'
         Keep the trunk fixed (eval mode, no gradient); its features are then
         computed once per training video and cached (float16 for images,
         about 400 KB per frame at 224 px and conv4c), so later epochs cost
-        only the head. 'auto': frozen for ResNet-50, trained for the MLP.
+        only the head. 'auto': trained, as the paper's code fine-tunes
+        the whole network (see ``TRUNKS`` in
+        :mod:`sklav.encoders.networks`).
+    augment : bool, callable or 'auto', default='auto'
+        Augment each sampled training video, one draw per video from the
+        training generator (so ``random_state`` fixes it), never in
+        ``transform``. Images: random horizontal flip, brightness +-32/255,
+        contrast in [0.5, 1.5] (:func:`~sklav.encoders.augment.augment_frames`,
+        as the official code). Poses, with True: random mirroring, aspect
+        change and small rotation
+        (:func:`~sklav.encoders.augment.augment_poses`). A callable
+        ``f(frames, rng) -> frames`` replaces these. 'auto': images only. A
+        frozen trunk trains on cached features, which cannot be augmented:
+        augmentation is then off ('auto') or dropped with a warning.
     image_size : int, default=224
         Frames are resized to ``image_size x image_size``.
     visibility_channel : int, None or 'auto', default='auto'
@@ -210,9 +226,10 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
     def __init__(
         self,
         backbone="auto",
-        weights=None,
+        weights="DEFAULT",
         layer="conv4c",
         freeze_backbone="auto",
+        augment="auto",
         image_size=224,
         visibility_channel="auto",
         embedding_dim=128,
@@ -248,6 +265,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         self.weights = weights
         self.layer = layer
         self.freeze_backbone = freeze_backbone
+        self.augment = augment
         self.image_size = image_size
         self.visibility_channel = visibility_channel
         self.embedding_dim = embedding_dim
@@ -284,6 +302,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         "weights": [None, str, HasMethods(["get_state_dict"])],
         "layer": [StrOptions(set(RESNET_LAYERS))],
         "freeze_backbone": ["boolean", StrOptions({"auto"})],
+        "augment": ["boolean", StrOptions({"auto"}), callable],
         "image_size": [Interval(Integral, 1, None, closed="left")],
         "visibility_channel": [None, StrOptions({"auto"}), Interval(Integral, None, None, closed="neither")],
         "embedding_dim": [Interval(Integral, 2, None, closed="left")],

@@ -17,8 +17,10 @@ Context windows are gathered *after* the trunk, so a frame shared by several
 windows (or several sampled frames) goes through the trunk once.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import torch
 import torch.nn.functional as F
@@ -141,12 +143,34 @@ def resnet50_weights(weights):
         name = weights.removeprefix("ResNet50_Weights.")
         if name in ResNet50_Weights.__members__:
             return ResNet50_Weights[name]
-        valid = ", ".join(repr(n) for n in sorted(ResNet50_Weights.__members__))
+        names = ["DEFAULT", *sorted(n for n in ResNet50_Weights.__members__ if n != "DEFAULT")]
+        valid = ", ".join(repr(n) for n in names)  # an order that does not depend on torchvision's
         raise ValueError(
             f"weights={weights!r} names no ResNet-50 weights; use None (random "
             f"initialisation), {valid}, or 'ResNet50_Weights.<name>'."
         )
     raise TypeError(f"weights must be None, a str or a ResNet50_Weights member, got {weights!r}.")
+
+
+def _resnet50(weights):
+    """torchvision's ResNet-50; a failed download names the cache file to fill."""
+    from torchvision.models import resnet50
+
+    try:
+        return resnet50(weights=weights)
+    except OSError as err:  # URLError, socket errors: no network
+        if weights is None:
+            raise
+        cached = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(weights.url).path))
+        if os.path.exists(cached):
+            raise
+        raise RuntimeError(
+            f"Could not download the ResNet-50 weights {weights} from {weights.url} ({err}). "
+            f"Offline, either pass weights=None (random initialisation, e.g. "
+            f"LAVEncoder(weights=None)), or fill torchvision's cache: copy {os.path.basename(cached)} "
+            f"(from a machine with a network, e.g. after torchvision.models.resnet50(weights="
+            f"{str(weights)!r})) to {cached!r}."
+        ) from err
 
 
 def build_resnet_trunk(weights=None, layer="conv4c"):
@@ -157,7 +181,8 @@ def build_resnet_trunk(weights=None, layer="conv4c"):
     weights : None, str or ResNet50_Weights
         None for random initialisation (nothing downloaded); see
         :func:`resnet50_weights` for the names. Pretrained weights are read
-        from torchvision's cache, or downloaded into it.
+        from torchvision's cache (``torch.hub.get_dir()/checkpoints``), or
+        downloaded into it.
     layer : {'conv4c', 'conv5c'}
 
     Returns
@@ -166,12 +191,16 @@ def build_resnet_trunk(weights=None, layer="conv4c"):
         Maps ``(N, 3, S, S)`` images to ``(N, C, S/16, S/16)`` (conv4c,
         C = 1024) or ``(N, 2048, S/32, S/32)`` (conv5c).
     channels : int
-    """
-    from torchvision.models import resnet50
 
+    Raises
+    ------
+    RuntimeError
+        When the weights are neither cached nor downloadable; the message
+        names the cache file to fill.
+    """
     if layer not in RESNET_LAYERS:
         raise ValueError(f"layer must be 'conv4c' or 'conv5c', got {layer!r}.")
-    net = resnet50(weights=resnet50_weights(weights))
+    net = _resnet50(resnet50_weights(weights))
     stage, blocks, channels = RESNET_LAYERS[layer]
     modules = [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2]
     if stage == "layer3":
@@ -211,7 +240,7 @@ TRUNKS = {
     "resnet50": TrunkSpec(
         build=lambda in_features, hidden_dim, weights, layer: build_resnet_trunk(weights, layer)[0],
         frame_kinds=("images",),
-        frozen_by_default=True,
+        frozen_by_default=False,  # fine-tuned, as the paper's code; see benchmarks/bench_rgb_rendered.py
         hidden_dim=512,
     ),
     "mlp": TrunkSpec(

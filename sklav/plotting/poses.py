@@ -9,17 +9,9 @@ Imports neither torch nor numba.
 
 import numpy as np
 
+from ..datasets import PENN_ACTION_EDGES
 from ..metrics import nearest_frames
 from ._base import get_axes, get_figure, set_labels
-
-#: Bones of Penn Action's 13 joints (head, shoulders, elbows, wrists, hips,
-#: knees, ankles; left before right), as pairs of joint indices.
-PENN_ACTION_EDGES = (
-    (0, 1), (0, 2), (1, 2),  # head and shoulders
-    (1, 3), (3, 5), (2, 4), (4, 6),  # arms
-    (1, 7), (2, 8), (7, 8),  # torso
-    (7, 9), (9, 11), (8, 10), (10, 12),  # legs
-)
 
 
 def _visible_joints(pose, visibility):
