@@ -617,6 +617,6 @@ def test_optimizer_and_its_parameters_pass_through():
     assert isinstance(sgd.net_.optimizer_, torch.optim.SGD) and group["momentum"] == 0.9
     adam = LAVEncoder(optimizer_params={"betas": (0.8, 0.99)}, random_state=0, **FAST).fit(videos)
     group = adam.net_.optimizer_.param_groups[0]
-    assert group["betas"] == (0.8, 0.99) and group["weight_decay"] == 1e-5 and group["lr"] == 1e-4
+    assert group["betas"] == (0.8, 0.99) and group["weight_decay"] == 1e-5 and group["lr"] == LAVEncoder().lr
     default = LAVEncoder(random_state=0, **FAST).fit(videos)
     assert not np.array_equal(adam.transform(videos)[0], default.transform(videos)[0])
