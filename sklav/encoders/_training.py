@@ -203,3 +203,22 @@ def set_callback_params(callbacks, params):
         if param:
             callbacks[index[name]][1].set_params(**{param: value})
     return callbacks
+
+
+class NamedCallbacksMixin:
+    """``get_params``/``set_params`` that nest named callbacks' parameters
+    (``callbacks__<name>__<param>``) as a Pipeline nests its steps'."""
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if deep:
+            params.update(callback_params(self.callbacks))
+        return params
+
+    def set_params(self, **params):
+        if "callbacks" in params:
+            self.callbacks = params.pop("callbacks")
+        nested = {key: params.pop(key) for key in list(params) if key.startswith("callbacks__")}
+        if nested:
+            self.callbacks = set_callback_params(self.callbacks, nested)
+        return super().set_params(**params)

@@ -2,10 +2,9 @@
 
 Training composes a :class:`skorch.NeuralNet` (:class:`LAVNet`) whose
 criterion is :class:`sklav.losses.LAVLoss` (or a replacement objective) on
-pairs of videos drawn by :class:`sklav.encoders.data.VideoPairDataset`.
-The training steps are :mod:`sklav.encoders._fitting`'s, checkpoints
-:mod:`sklav.encoders._checkpoint`'s; the network is built by
-:mod:`sklav.encoders._build`.
+pairs of videos drawn by :class:`sklav.encoders.data.VideoPairDataset`;
+training steps in ``_fitting``, checkpoints in ``_checkpoint``, the network
+built in ``_build``.
 """
 
 import os
@@ -21,13 +20,13 @@ from ..utils.param_validation import Device, HasMethods, Integral, Interval, Rea
 from ._build import embed_video, frame_info
 from ._fitting import LOSS_PARAMS, TrainingMixin
 from ._state import canonical
-from ._training import callback_params, check_callbacks, check_optimizer, resolve_device, set_callback_params
+from ._training import NamedCallbacksMixin, check_callbacks, check_optimizer, resolve_device
 from .networks import RESNET_LAYERS, TRUNKS
 
 _FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "n_features_in_")
 
 
-class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
+class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstimator):
     """Learn a frame encoder by aligning videos in time (LAV, Haresh et al. 2021).
 
     Self-supervised: ``fit`` needs only videos. Each training step draws pairs
@@ -327,23 +326,6 @@ class LAVEncoder(TransformerMixin, TrainingMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
     }
-
-    # ------------------------------------------------------------------
-    # parameters: named callbacks are nested like a Pipeline's steps
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        if deep:
-            params.update(callback_params(self.callbacks))
-        return params
-
-    def set_params(self, **params):
-        if "callbacks" in params:
-            self.callbacks = params.pop("callbacks")
-        nested = {key: params.pop(key) for key in list(params) if key.startswith("callbacks__")}
-        if nested:
-            self.callbacks = set_callback_params(self.callbacks, nested)
-        return super().set_params(**params)
 
     # ------------------------------------------------------------------
     # fit
