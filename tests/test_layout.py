@@ -22,7 +22,7 @@ ALLOWED = {
     "losses": {"utils", "alignment"},
     "encoders": {"utils", "alignment", "losses", "datasets"},
     "evaluation": {"utils", "metrics"},
-    "plotting": {"utils", "metrics", "alignment"},
+    "plotting": {"utils", "metrics", "alignment", "datasets"},
     "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses"},
     "__init__": set(),
 }
