@@ -35,7 +35,7 @@ print("one video:", train.videos[0].shape, "(frames, joints, (x, y, visibility))
 # list of ``(T_i,)`` phase arrays. Ten epochs keep this example short.
 
 pipe = Pipeline([
-    ("lav", LAVEncoder(num_frames=20, max_epochs=10, lr=1e-3, random_state=0)),
+    ("lav", LAVEncoder(num_frames=20, max_epochs=10, random_state=0)),
     ("svm", PhaseClassifier(SVC())),
 ])
 pipe.fit(train.videos, train.phases)

@@ -30,7 +30,7 @@ val = load_penn_action(actions="golf_swing", split="val")
 # video, so ``KFold`` splits the videos. Few epochs keep the eight fits short.
 
 search = GridSearchCV(
-    LAVEncoder(num_frames=12, max_epochs=4, lr=1e-3, random_state=0),
+    LAVEncoder(num_frames=12, max_epochs=4, random_state=0),
     param_grid={"gamma": [0.1, 1.0], "alpha": [0.1, 1.0]},
     scoring=KendallTauScorer(),
     cv=KFold(n_splits=2, shuffle=True, random_state=0),

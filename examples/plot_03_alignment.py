@@ -29,7 +29,7 @@ val = load_penn_action(actions="golf_swing", split="val")
 # Two encoders with the same settings: ``regularizer=None`` trains the
 # Soft-DTW term alone; the default adds C-IDM (weight ``alpha=0.5``).
 
-settings = dict(num_frames=20, max_epochs=10, lr=1e-3, random_state=0)
+settings = dict(num_frames=20, max_epochs=10, random_state=0)
 encoders = {
     "Soft-DTW alone": LAVEncoder(regularizer=None, **settings).fit(train.videos),
     "LAV (Soft-DTW + C-IDM)": LAVEncoder(**settings).fit(train.videos),

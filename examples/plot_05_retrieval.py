@@ -20,7 +20,7 @@ from sklav.plotting import plot_retrieval
 train = load_penn_action(actions="golf_swing", split="train")
 val = load_penn_action(actions="golf_swing", split="val")
 
-encoder = LAVEncoder(num_frames=20, max_epochs=10, lr=1e-3, random_state=0)
+encoder = LAVEncoder(num_frames=20, max_epochs=10, random_state=0)
 encoder.fit(train.videos)
 lav = encoder.transform(val.videos)
 raw = [v.reshape(len(v), -1) for v in val.videos]

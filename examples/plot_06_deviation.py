@@ -22,7 +22,7 @@ from sklav.plotting import plot_alignment
 train = load_penn_action(actions="golf_swing", split="train")
 val = load_penn_action(actions="golf_swing", split="val")
 
-encoder = LAVEncoder(num_frames=20, max_epochs=10, lr=1e-3, random_state=0)
+encoder = LAVEncoder(num_frames=20, max_epochs=10, random_state=0)
 encoder.fit(train.videos)
 
 # %%

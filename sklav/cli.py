@@ -51,7 +51,6 @@ __all__ = ["main"]
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-DEFAULT_DEMO_EPOCHS = 20
 QUICK_DEMO_EPOCHS = 2
 
 
@@ -225,10 +224,8 @@ def cmd_demo(args):
     from .encoders import LAVEncoder
     from .evaluation import evaluate
 
-    epochs = args.epochs if args.epochs is not None else (
-        QUICK_DEMO_EPOCHS if args.quick else DEFAULT_DEMO_EPOCHS
-    )
-    if epochs < 1:
+    epochs = args.epochs if args.epochs is not None else (QUICK_DEMO_EPOCHS if args.quick else None)
+    if epochs is not None and epochs < 1:
         raise CLIError(f"--epochs must be a positive integer, got {epochs}.")
     figure = figure_output(Path(args.output_dir) / "sklav_demo_alignment.png")
     train = load_penn_action(actions=args.action, split="train")
@@ -240,8 +237,8 @@ def cmd_demo(args):
         val_videos, val_phases, val_views = val_videos[:16], val_phases[:16], val_views[:16]
     print(f"Penn Action {args.action} (bundled 2D joints): {len(train_videos)} train videos, "
           f"{len(val_videos)} val videos.")
-    encoder = LAVEncoder(num_frames=20, max_epochs=epochs, lr=1e-3, random_state=args.seed,
-                         verbose=0 if args.quiet else 2)
+    settings = {} if epochs is None else {"max_epochs": epochs}  # else the estimator's defaults
+    encoder = LAVEncoder(**settings, random_state=args.seed, verbose=0 if args.quiet else 2)
     print(f"Fitting {encoder!r} on the train videos (no labels)...")
     start = time.perf_counter()
     encoder.fit(train_videos)
@@ -310,7 +307,7 @@ def build_parser():
     )
     demo.add_argument("--action", default="golf_swing", choices=["golf_swing", "tennis_forehand"])
     demo.add_argument("--epochs", type=int, default=None,
-                      help=f"training epochs (default {DEFAULT_DEMO_EPOCHS}, {QUICK_DEMO_EPOCHS} with --quick)")
+                      help=f"training epochs (default: LAVEncoder's, {QUICK_DEMO_EPOCHS} with --quick)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quick", action="store_true", help="a smoke test: few videos and epochs")
     demo.add_argument("--output-dir", default=".",
