@@ -371,7 +371,7 @@ class FrameEncoder(nn.Module):
 
         Parameters
         ----------
-        features : torch.Tensor of shape (V, F, *feature_shape)
+        features : torch.Tensor of shape ``(V, F, *feature_shape)``
             Trunk features of the distinct frames of ``V`` videos.
         context_index : torch.LongTensor of shape (V, P, k)
             For each of ``P`` embedded frames, its ``k`` context frames (rows
@@ -393,7 +393,7 @@ class FrameEncoder(nn.Module):
 
         Parameters
         ----------
-        frames : torch.Tensor of shape (V, F, *frame_shape)
+        frames : torch.Tensor of shape ``(V, F, *frame_shape)``
             Distinct frames of ``V`` videos, padded to ``F``.
         context_index : torch.LongTensor of shape (V, P, k)
         frame_mask : torch.BoolTensor of shape (V, F), optional
