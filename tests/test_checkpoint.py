@@ -174,7 +174,7 @@ def test_no_intact_checkpoint_is_a_clear_error_naming_the_file(tmp_path):
 
 
 def test_foreign_and_damaged_bookkeeping_files(tmp_path, uninterrupted):
-    other = LAVEncoder(checkpoint=tmp_path, **{**FAST, "max_epochs": 3, "lr": 1e-3}).fit(VIDEOS)
+    other = LAVEncoder(checkpoint=tmp_path, **{**FAST, "max_epochs": 3, "lr": 5e-4}).fit(VIDEOS)
     folder = LAVEncoder(checkpoint=tmp_path, **FAST).fit(VIDEOS).checkpoint_dir_
     assert other.checkpoint_dir_ != folder
     # another fit's epoch copied in: refused by name, the fit's own epoch 2 used
