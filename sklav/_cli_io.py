@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .utils.files import fsync_folder
+
 __all__ = [
     "CLIError", "Interrupted", "read_videos", "load_model", "videos_for_model", "embed_videos",
     "OutputFile", "figure_output", "save_figure", "write_npz", "unique_keys", "video_key", "watch_interrupt",
@@ -233,27 +235,13 @@ class OutputFile:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-        _fsync_folder(folder)
+        fsync_folder(folder)
 
 
 def _new_file_mode():
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
-
-
-def _fsync_folder(folder):
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def figure_output(path, inputs=()):

@@ -33,6 +33,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
+from ..utils.files import fsync_folder
 from ._state import FORMAT, rng_states
 KEEP = 2  # epoch folders kept: the newest and one to fall back on
 _EPOCH = re.compile(r"epoch-(\d{6})")
@@ -49,18 +50,6 @@ class CheckpointWarning(UserWarning):
 
 # --------------------------------------------------------------------------
 # atomic files
-
-
-def _fsync_dir(path):
-    if os.name == "nt":  # directories cannot be opened for fsync on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write(path, data):
@@ -82,7 +71,7 @@ def atomic_write(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
+    fsync_folder(folder)
 
 
 def _torch_bytes(obj):
@@ -150,7 +139,7 @@ class CheckpointStore:
         try:
             for name, data in files.items():
                 _write(os.path.join(tmp, name), data)
-            _fsync_dir(tmp)
+            fsync_folder(tmp)
             final = self._epoch_folder(epoch)
             trash = tempfile.mkdtemp(prefix=".tmp-old-", dir=self.folder)
             if os.path.exists(final):  # a stale or damaged one: move it aside first
@@ -159,7 +148,7 @@ class CheckpointStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(self.folder)
+        fsync_folder(self.folder)
         shutil.rmtree(trash, ignore_errors=True)
         atomic_write(os.path.join(self.folder, "latest"), f"epoch-{epoch:06d}\n".encode())
         self.last_epoch = epoch
