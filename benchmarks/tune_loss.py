@@ -60,6 +60,7 @@ CONFIGS = {
     "fraction softdtw+sfa": dict(lr=1e-3, regularizer="sfa", **FRACTION),
     "fraction softdtw+idm": dict(lr=1e-3, regularizer="idm", **FRACTION),
     "fraction pose-augment": dict(lr=1e-3, augment=True, **FRACTION),
+    "fraction sdtw-divergence": dict(lr=1e-3, criterion_params={"normalize": True}, **FRACTION),
 }
 
 def done_runs():

@@ -225,3 +225,13 @@ def test_baselines_train_an_encoder(criterion):
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     if criterion == "SALLoss":  # the encoder's width reached the criterion, whose classifier trained too
         assert encoder.net_.criterion_.classifier[0].in_features == 3 * 8
+
+
+def test_lav_loss_with_the_soft_dtw_divergence():
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(2, 6, 3, generator=gen, dtype=torch.float64)
+    loss = lav_loss(x, y, gamma=0.3, regularizer=None, normalize=True)
+    expected = (soft_dtw(x, y, 0.3, normalize=True) / 5.5).mean()
+    assert loss.item() == pytest.approx(expected.item())
+    assert lav_loss(x, x, regularizer=None, normalize=True).item() == 0.0

@@ -242,3 +242,46 @@ def test_cuda_matches_cpu():
     soft_dtw(x, y, 0.1, [40, 20, 9], [33, 33, 5]).sum().backward()
     soft_dtw(xc, yc, 0.1, [40, 20, 9], [33, 33, 5]).sum().backward()
     torch.testing.assert_close(xc.grad.cpu(), x.grad, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# the soft-DTW divergence (normalize=True)
+
+
+def _divergence_reference(x, y, gamma):
+    s = lambda a, b: softdtw_reference(sq_euclidean64(a, b), gamma)[0]
+    return s(x, y) - 0.5 * (s(x, x) + s(y, y))
+
+
+def test_divergence_matches_the_float64_reference_with_lengths():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 7, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(3, 9, 4, generator=gen, dtype=torch.float64)
+    nx, ny = [7, 5, 3], [9, 4, 8]
+    values = soft_dtw(x, y, 0.5, nx, ny, normalize=True)
+    for b in range(3):
+        expected = _divergence_reference(x[b, : nx[b]], y[b, : ny[b]], 0.5)
+        assert values[b].item() == pytest.approx(expected, rel=1e-10)
+
+
+def test_divergence_is_zero_on_identical_inputs_and_its_gradient_too():
+    x = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)
+    value = soft_dtw(x, x.detach().clone(), 1.0, normalize=True)
+    assert torch.equal(value, torch.zeros(2, dtype=torch.float64))
+    value.sum().backward()  # a minimum: the gradient with respect to x vanishes
+    assert x.grad.abs().max() < 1e-10
+    assert torch.autograd.gradcheck(
+        lambda a, b: soft_dtw(a, b, 0.7, normalize=True),
+        (torch.randn(1, 4, 2, dtype=torch.float64, requires_grad=True),
+         torch.randn(1, 5, 2, dtype=torch.float64, requires_grad=True)),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.floats(0.05, 5.0), st.integers(0, 2**31 - 1))
+def test_divergence_is_non_negative(n, m, d, gamma, seed):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, n, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(1, m, d, generator=gen, dtype=torch.float64)
+    assert soft_dtw(x, y, gamma, normalize=True).item() >= -1e-9
+    assert SoftDTW(gamma, normalize=True)(x, y).item() == soft_dtw(x, y, gamma, normalize=True).item()

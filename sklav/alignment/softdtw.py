@@ -285,7 +285,7 @@ def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
     return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny, "soft_dtw_from_cost")
 
 
-def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
+def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False):
     """Soft-DTW between batches of sequences, with squared Euclidean cost.
 
     Parameters
@@ -299,6 +299,11 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     x_lengths, y_lengths : array-like of int of shape (B,), optional
         Valid lengths per pair; frames past them are ignored and get zero
         gradient.
+    normalize : bool, default=False
+        Return the soft-DTW divergence of Blondel, Mensch and Vert (2021),
+        ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``: non-negative for this
+        cost, and 0 when ``x`` and ``y`` are the same sequence (soft-DTW
+        itself is negative for close sequences).
 
     Returns
     -------
@@ -318,8 +323,17 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None):
     tensor([0.])
     >>> soft_dtw(x, y, gamma=1.0) < 0  # soft-min below the best path's cost
     tensor([True])
+    >>> soft_dtw(x, x, gamma=1.0, normalize=True)  # the divergence: 0 on identical inputs
+    tensor([0.])
     """
     x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
+    if normalize:
+        self_terms = _soft_dtw(x, x, gamma, nx, nx) + _soft_dtw(y, y, gamma, ny, ny)
+        return _soft_dtw(x, y, gamma, nx, ny) - 0.5 * self_terms
+    return _soft_dtw(x, y, gamma, nx, ny)
+
+
+def _soft_dtw(x, y, gamma, nx, ny):
     if x.device.type == "cpu":
         return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
     return _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny, "soft_dtw")
@@ -380,6 +394,8 @@ class SoftDTW(torch.nn.Module):
     ----------
     gamma : float, default=0.1
         Smoothing (> 0).
+    normalize : bool, default=False
+        The soft-DTW divergence instead (see :func:`soft_dtw`).
 
     Examples
     --------
@@ -391,12 +407,13 @@ class SoftDTW(torch.nn.Module):
     torch.Size([2, 5, 3])
     """
 
-    def __init__(self, gamma=0.1):
+    def __init__(self, gamma=0.1, normalize=False):
         super().__init__()
         self.gamma = check_gamma(gamma)
+        self.normalize = bool(normalize)
 
     def forward(self, x, y, x_lengths=None, y_lengths=None):
-        return soft_dtw(x, y, self.gamma, x_lengths, y_lengths)
+        return soft_dtw(x, y, self.gamma, x_lengths, y_lengths, normalize=self.normalize)
 
     def extra_repr(self):
-        return f"gamma={self.gamma}"
+        return f"gamma={self.gamma}, normalize={self.normalize}"

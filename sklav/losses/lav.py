@@ -32,6 +32,7 @@ LAV_CONSTRAINTS = {
     "regularizer": [StrOptions(set(k for k in REGULARIZERS if k)), None],
     "alignment": [StrOptions({"softdtw"}), None],
     "reduction": [StrOptions(set(REDUCTIONS))],
+    "normalize": ["boolean"],
 }
 
 def _regularize(name, emb, t, lengths, sigma, margin, reduction):
@@ -54,6 +55,7 @@ def lav_loss(
     regularizer="cidm",
     alignment="softdtw",
     reduction="sum",
+    normalize=False,
 ):
     """The LAV loss of a batch of video pairs (paper Eq. 8).
 
@@ -86,6 +88,9 @@ def lav_loss(
     reduction : {'sum', 'mean'}, default='sum'
         The regularizer's sum over ordered pairs of frames (the paper's
         equations), or its mean.
+    normalize : bool, default=False
+        Align with the soft-DTW divergence (``soft_dtw(..., normalize=True)``,
+        non-negative) instead of the paper's soft-DTW discrepancy.
 
     Returns
     -------
@@ -103,7 +108,8 @@ def lav_loss(
     (0, torch.Size([4, 10, 8]))
     """
     settings = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
-                    regularizer=regularizer, alignment=alignment, reduction=reduction)
+                    regularizer=regularizer, alignment=alignment, reduction=reduction,
+                    normalize=normalize)
     validate_params(LAV_CONSTRAINTS, settings, "lav_loss")
     _check_terms(regularizer, alignment)
     return _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, **settings)
@@ -117,7 +123,7 @@ def _check_terms(regularizer, alignment, tcc_weight=0.0):
 
 
 def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
-              regularizer, alignment, reduction):
+              regularizer, alignment, reduction, normalize):
     check_tensor(x, "x", 3)
     check_tensor(y, "y", 3)
     B = x.shape[0]
@@ -126,7 +132,7 @@ def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
     ny = check_lengths(y_lengths, B, y.shape[1], "y_lengths")
     total = x.new_zeros(B)
     if alignment == "softdtw":
-        total = total + soft_dtw(x, y, gamma, nx, ny)
+        total = total + soft_dtw(x, y, gamma, nx, ny, normalize=normalize)
     if regularizer is not None:
         total = total + alpha * (
             _regularize(regularizer, x, x_t, nx, sigma, margin, reduction)
@@ -152,7 +158,7 @@ class LAVLoss(nn.Module):
 
     Parameters
     ----------
-    gamma, alpha, sigma, margin, regularizer, alignment, reduction
+    gamma, alpha, sigma, margin, regularizer, alignment, reduction, normalize
         As in :func:`lav_loss` (same defaults).
     time_unit : {'fraction', 'position', 'frame'}, default='fraction'
         The regularizer's timestamps, the unit of ``sigma``: the sampled
@@ -196,6 +202,7 @@ tcc_normalize_indices, tcc_loss_type
         regularizer="cidm",
         alignment="softdtw",
         reduction="sum",
+        normalize=False,
         time_unit=TIME_UNIT,
         tcc_weight=0.0,
         tcc_cycles="batch",
@@ -207,7 +214,8 @@ tcc_normalize_indices, tcc_loss_type
     ):
         super().__init__()
         self.lav = dict(gamma=gamma, alpha=alpha, sigma=sigma, margin=margin,
-                        regularizer=regularizer, alignment=alignment, reduction=reduction)
+                        regularizer=regularizer, alignment=alignment, reduction=reduction,
+                        normalize=normalize)
         self.time_unit = time_unit
         self.tcc = dict(temperature=tcc_temperature, variance_lambda=tcc_variance_lambda,
                         similarity=tcc_similarity, normalize_indices=tcc_normalize_indices,
