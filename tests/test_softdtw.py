@@ -285,3 +285,39 @@ def test_divergence_is_non_negative(n, m, d, gamma, seed):
     y = torch.randn(1, m, d, generator=gen, dtype=torch.float64)
     assert soft_dtw(x, y, gamma, normalize=True).item() >= -1e-9
     assert SoftDTW(gamma, normalize=True)(x, y).item() == soft_dtw(x, y, gamma, normalize=True).item()
+
+
+# --------------------------------------------------------------------------
+# other frame costs
+
+
+def _cost64(x, y, cost):
+    from scipy.spatial.distance import cdist
+
+    metric = {"euclidean": "euclidean", "l1": "cityblock", "cosine": "cosine", "sqeuclidean": "sqeuclidean"}[cost]
+    return cdist(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), metric=metric)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean", "l1", "cosine"])
+def test_costs_match_the_float64_reference(cost):
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 6, 3, generator=gen, dtype=torch.float64)
+    y = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
+    values = soft_dtw(x, y, 0.3, [6, 4], [5, 5], cost=cost)
+    for b, (n, m) in enumerate([(6, 5), (4, 5)]):
+        expected = softdtw_reference(_cost64(x[b, :n], y[b, :m], cost), 0.3)[0]
+        assert values[b].item() == pytest.approx(expected, rel=1e-10)
+    assert torch.autograd.gradcheck(
+        lambda a, c: soft_dtw(a, c, 0.3, cost=cost),
+        (x[:1, :4].clone().requires_grad_(), y[:1, :3].clone().requires_grad_()),
+    )
+
+
+def test_callable_and_bad_costs():
+    x, y = torch.randn(1, 4, 2, dtype=torch.float64), torch.randn(1, 5, 2, dtype=torch.float64)
+    squared = lambda a, b: torch.cdist(a, b) ** 2
+    assert soft_dtw(x, y, 0.5, cost=squared).item() == pytest.approx(soft_dtw(x, y, 0.5).item(), rel=1e-10)
+    with pytest.raises(ValueError, match="cost must be one of"):
+        soft_dtw(x, y, cost="manhattan")
+    with pytest.raises(ValueError, match="must return a tensor of shape"):
+        soft_dtw(x, y, cost=lambda a, b: a.sum())

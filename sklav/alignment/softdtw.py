@@ -26,7 +26,7 @@ import torch
 
 from ..utils.tensors import check_gamma, check_lengths, check_pair, check_tensor
 from ._autograd import first_order_only
-from ._cost import squared_euclidean_cost
+from ._cost import COSTS, pairwise_cost, squared_euclidean_cost
 from ._softdtw_torch import gram_to_sq_euclidean, torch_backward, torch_forward
 
 try:
@@ -285,8 +285,8 @@ def soft_dtw_from_cost(D, gamma=0.1, x_lengths=None, y_lengths=None):
     return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny, "soft_dtw_from_cost")
 
 
-def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False):
-    """Soft-DTW between batches of sequences, with squared Euclidean cost.
+def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False, cost="sqeuclidean"):
+    """Soft-DTW between batches of sequences.
 
     Parameters
     ----------
@@ -304,6 +304,10 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False):
         ``sdtw(x, y) - (sdtw(x, x) + sdtw(y, y)) / 2``: non-negative for this
         cost, and 0 when ``x`` and ``y`` are the same sequence (soft-DTW
         itself is negative for close sequences).
+    cost : {'sqeuclidean', 'euclidean', 'l1', 'cosine'} or callable, default='sqeuclidean'
+        Frame-to-frame cost in float64 (``'cosine'``: ``1 - cos``; a callable
+        returns the ``(B, n, m)`` cost). Only the default has the fused CPU
+        kernel and a guaranteed non-negative divergence.
 
     Returns
     -------
@@ -327,13 +331,18 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False):
     tensor([0.])
     """
     x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
+    if not (callable(cost) or cost in COSTS):
+        raise ValueError(f"cost must be one of {COSTS} or a callable, got {cost!r}.")
     if normalize:
-        self_terms = _soft_dtw(x, x, gamma, nx, nx) + _soft_dtw(y, y, gamma, ny, ny)
-        return _soft_dtw(x, y, gamma, nx, ny) - 0.5 * self_terms
-    return _soft_dtw(x, y, gamma, nx, ny)
+        self_terms = _soft_dtw(x, x, gamma, nx, nx, cost) + _soft_dtw(y, y, gamma, ny, ny, cost)
+        return _soft_dtw(x, y, gamma, nx, ny, cost) - 0.5 * self_terms
+    return _soft_dtw(x, y, gamma, nx, ny, cost)
 
 
-def _soft_dtw(x, y, gamma, nx, ny):
+def _soft_dtw(x, y, gamma, nx, ny, cost):
+    if cost != "sqeuclidean":
+        D = pairwise_cost(x, y, cost)
+        return _SoftDTWFunction.apply(D.contiguous(), gamma, nx, ny, "soft_dtw").to(x.dtype)
     if x.device.type == "cpu":
         return _SoftDTWEuclideanCPUFunction.apply(x, y, gamma, nx, ny)
     return _SoftDTWFunction.apply(squared_euclidean_cost(x, y), gamma, nx, ny, "soft_dtw")
