@@ -321,3 +321,11 @@ def test_callable_and_bad_costs():
         soft_dtw(x, y, cost="manhattan")
     with pytest.raises(ValueError, match="must return a tensor of shape"):
         soft_dtw(x, y, cost=lambda a, b: a.sum())
+
+
+def test_huge_finite_inputs_give_a_clear_error():
+    x = torch.full((1, 3, 2), 1e200, dtype=torch.float64)
+    with pytest.raises(ValueError, match="overflowed"):
+        soft_dtw(x, torch.zeros(1, 3, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="overflowed"):
+        soft_dtw(torch.full((1, 3, 2), 1e30), torch.zeros(1, 3, 2))

@@ -333,10 +333,12 @@ def soft_dtw(x, y, gamma=0.1, x_lengths=None, y_lengths=None, normalize=False, c
     x, y, gamma, nx, ny = _check_sequences(x, y, gamma, x_lengths, y_lengths)
     if not (callable(cost) or cost in COSTS):
         raise ValueError(f"cost must be one of {COSTS} or a callable, got {cost!r}.")
+    values = _soft_dtw(x, y, gamma, nx, ny, cost)
     if normalize:
-        self_terms = _soft_dtw(x, x, gamma, nx, nx, cost) + _soft_dtw(y, y, gamma, ny, ny, cost)
-        return _soft_dtw(x, y, gamma, nx, ny, cost) - 0.5 * self_terms
-    return _soft_dtw(x, y, gamma, nx, ny, cost)
+        values = values - 0.5 * (_soft_dtw(x, x, gamma, nx, nx, cost) + _soft_dtw(y, y, gamma, ny, ny, cost))
+    if values.device.type == "cpu" and not torch.isfinite(values).all():  # inputs are finite
+        raise ValueError("soft_dtw overflowed: the frames are too large for their cost; rescale them.")
+    return values
 
 
 def _soft_dtw(x, y, gamma, nx, ny, cost):
