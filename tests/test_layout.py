@@ -40,7 +40,7 @@ def _imported(path):
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = list(rel[:-1])[: len(rel) - node.level] if node.level > 1 else list(rel[:-1])
+                base = list(rel[: len(rel) - node.level])  # the package the dots lead to
                 names = base + (node.module.split(".") if node.module else [])
                 if not node.module:
                     names = [names + [alias.name] for alias in node.names]

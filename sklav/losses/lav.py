@@ -15,7 +15,7 @@ from torch import nn
 from ..alignment import soft_dtw
 from ..utils.param_validation import Interval, StrOptions, validate_params
 from ..utils.tensors import check_lengths, check_tensor
-from .regularizers import MARGIN, REDUCTIONS, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, idm
+from .regularizers import MARGIN, REDUCTIONS, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, regularize
 from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss
 
 __all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA", "TIME_UNIT"]
@@ -34,12 +34,6 @@ LAV_CONSTRAINTS = {
     "reduction": [StrOptions(set(REDUCTIONS))],
     "normalize": ["boolean"],
 }
-
-def _regularize(name, emb, t, lengths, sigma, margin, reduction):
-    if name == "idm":
-        return idm(emb, t, lengths=lengths, reduction=reduction)
-    return REGULARIZERS[name](emb, t, sigma=sigma, margin=margin, lengths=lengths, reduction=reduction)
-
 
 def lav_loss(
     x,
@@ -135,8 +129,8 @@ def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
         total = total + soft_dtw(x, y, gamma, nx, ny, normalize=normalize)
     if regularizer is not None:
         total = total + alpha * (
-            _regularize(regularizer, x, x_t, nx, sigma, margin, reduction)
-            + _regularize(regularizer, y, y_t, ny, sigma, margin, reduction)
+            regularize(regularizer, x, x_t, nx, sigma, margin, reduction)
+            + regularize(regularizer, y, y_t, ny, sigma, margin, reduction)
         )
     frames = (nx + ny).to(x.device, x.dtype) / 2.0
     return (total / frames).mean()

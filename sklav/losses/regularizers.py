@@ -124,8 +124,7 @@ def idm(emb, t=None, lengths=None, reduction="sum"):
     >>> idm(emb, t, reduction="mean")  # over the 6 ordered pairs
     tensor([-18.3333])
     """
-    D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
-    return _reduce(-(gap * gap + 1.0) * D, pair_mask, reduction)
+    return regularize("idm", emb, t, lengths, None, None, reduction)
 
 
 def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
@@ -159,9 +158,7 @@ def sfa(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
     tensor([10.])
     """
     _check_sigma_margin(sigma, margin, "sfa")
-    D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
-    terms = torch.where(gap > sigma, (margin - D).clamp_min(0.0), D)
-    return _reduce(terms, pair_mask, reduction)
+    return regularize("sfa", emb, t, lengths, sigma, margin, reduction)
 
 
 def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduction="sum"):
@@ -198,11 +195,29 @@ def contrastive_idm(emb, t=None, sigma=SIGMA, margin=MARGIN, lengths=None, reduc
     tensor([11.])
     """
     _check_sigma_margin(sigma, margin, "contrastive_idm")
-    D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
+    return regularize("cidm", emb, t, lengths, sigma, margin, reduction)
+
+
+def _idm_terms(D, gap, sigma, margin):
+    return -(gap * gap + 1.0) * D
+
+
+def _sfa_terms(D, gap, sigma, margin):
+    return torch.where(gap > sigma, (margin - D).clamp_min(0.0), D)
+
+
+def _cidm_terms(D, gap, sigma, margin):
     weight = gap * gap + 1.0
-    terms = torch.where(gap > sigma, weight * (margin - D).clamp_min(0.0), D / weight)
-    return _reduce(terms, pair_mask, reduction)
+    return torch.where(gap > sigma, weight * (margin - D).clamp_min(0.0), D / weight)
 
 
+_TERMS = {"cidm": _cidm_terms, "idm": _idm_terms, "sfa": _sfa_terms}
 REGULARIZERS = {"cidm": contrastive_idm, "idm": idm, "sfa": sfa, None: None}
+
+
+def regularize(name, emb, t, lengths, sigma, margin, reduction):
+    """Regularizer ``name`` of each video, with hyper-parameters the caller
+    validated (once, not per batch: :class:`~sklav.losses.LAVLoss`)."""
+    D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
+    return _reduce(_TERMS[name](D, gap, sigma, margin), pair_mask, reduction)
 
