@@ -620,3 +620,31 @@ def test_optimizer_and_its_parameters_pass_through():
     assert group["betas"] == (0.8, 0.99) and group["weight_decay"] == 1e-5 and group["lr"] == LAVEncoder().lr
     default = LAVEncoder(random_state=0, **FAST).fit(videos)
     assert not np.array_equal(adam.transform(videos)[0], default.transform(videos)[0])
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 6])
+@pytest.mark.parametrize("kernel_size, padding", [(3, 1), (3, 0), (1, 0), (5, 2)])
+def test_temporal_conv_equals_torch_conv1d_with_gradients(length, kernel_size, padding):
+    from sklav.encoders.networks import TemporalConv1d
+
+    if length + 2 * padding < kernel_size:
+        pytest.skip("no output frame")
+    torch.manual_seed(0)
+    reference = torch.nn.Conv1d(5, 4, kernel_size, padding=padding).double()
+    fast = TemporalConv1d(5, 4, kernel_size, padding=padding).double()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(3, 5, length, dtype=torch.float64, requires_grad=True)
+    expected, got = reference(x), fast(x)
+    torch.testing.assert_close(got, expected)
+    weights = torch.randn_like(expected)
+    grads = [torch.autograd.grad((out * weights).sum(), [x, m.weight, m.bias])
+             for out, m in ((expected, reference), (got, fast))]
+    for g_ref, g_fast in zip(*grads):
+        torch.testing.assert_close(g_fast, g_ref)
+
+
+def test_temporal_conv_rejects_strides():
+    from sklav.encoders.networks import TemporalConv1d
+
+    with pytest.raises(ValueError, match="stride 1"):
+        TemporalConv1d(2, 2, 3, stride=2)(torch.zeros(1, 2, 4))

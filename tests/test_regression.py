@@ -4,6 +4,11 @@ The checksums were made on the code before the layout refactor (issue 9).
 A change that alters the embeddings on purpose (a new default, a new loss
 convention) regenerates them with ``python tests/test_regression.py`` and
 says so in its commit message.
+
+Regenerated once since: TemporalConv1d computes only the kernel taps that
+reach a frame (the same function in exact arithmetic, see
+``test_temporal_conv_equals_torch_conv1d_with_gradients``); float32 rounding
+moved the 3-epoch embeddings by at most 3.4e-3 (cosine >= 0.9999).
 """
 
 import hashlib
@@ -23,7 +28,7 @@ SETTINGS = dict(
     batch_size=8, max_epochs=3, random_state=0, device="cpu",
 )
 
-EXPECTED_SHA256 = "48bde239da44363bb4f2ed5d4b9ed756e896e289d567d2e9713aeb796511cd4f"
+EXPECTED_SHA256 = "db2dc4f565c64a09d10cc9cabbb339851fe9e1055874636ad82793cf83be1bd3"
 
 
 def golf_embeddings_sha256():

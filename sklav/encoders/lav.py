@@ -127,7 +127,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     criterion_params : dict or None, default=None
         Further keyword arguments of the criterion, e.g.
         ``{'tcc_temperature': 0.5}`` for :class:`~sklav.losses.LAVLoss`.
-    lr : float, default=1e-4
+    lr : float, default=1e-3
     weight_decay : float, default=1e-5
         The optimizer's learning rate and weight decay.
     optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
