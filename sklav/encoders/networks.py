@@ -262,13 +262,11 @@ def default_trunk(frame_kind):
 
 
 class TemporalConv1d(nn.Conv1d):
-    """A stride-1 ``Conv1d`` computed as one matrix product per kernel tap.
+    """A stride-1 ``Conv1d`` (same parameters and result) as one matrix product per kernel tap.
 
-    Same parameters and result as ``nn.Conv1d``. On the few-frame sequences
-    of a context window, oneDNN's convolution backward is many times slower
-    than plain matrix products, and most of each window is zero padding: each
-    tap here multiplies only the frames it reaches (4 of 6 blocks for the
-    default 2 context frames and kernel 3).
+    On few-frame context windows oneDNN's convolution backward is many times
+    slower, and each tap here skips the zero padding (4 of 6 blocks computed
+    for 2 context frames and kernel 3).
     """
 
     def forward(self, x):
