@@ -338,20 +338,29 @@ def _append(path, rows):
         os.fsync(f.fileno())
 
 
+# The order runs are done in, so that a partial reproduction answers the main
+# questions first: per feature type, LAV at every seed, then the first seed of
+# the baselines and the ablation, then the other seeds.
+PRIORITY = ["LAV", "raw features", "untrained encoder", "TCC", "LAV+TCC", "Soft-DTW", "C-IDM", "Soft-DTW+SFA",
+            "Soft-DTW+IDM", "IDM", "SFA", "SAL", "TCN", "supervised", "LAV (joint, all actions)"]
+
+
 def _jobs(methods, actions, features, seeds, ablation_seeds, args, done):
-    """Every run not in ``done``: 2D joints first, then seed by seed (the joint model last per seed)."""
-    jobs = []
-    for f in features:
+    """Every run not in ``done``, in the order of ``PRIORITY`` (see there)."""
+    keyed = []
+    for fi, f in enumerate(features):
         for seed in seeds:
-            jobs += [delayed(_in_worker)(run, m, spec, a, f, seed, args.epochs, args.quick, args.classifier)
-                     for a in actions for m, spec in methods.items()
-                     if (seed == seeds[0] or spec is not None)
-                     and (m not in ABLATION or m == "LAV" or seed in ablation_seeds)
-                     and (m, a, f, seed) not in done]
-            if not args.quick and ("LAV (joint, all actions)", actions[-1], f, seed) not in done:
-                jobs.append(delayed(_in_worker)(run_joint, f, seed, args.epochs, args.quick, actions,
-                                                args.classifier))
-    return jobs
+            later = 1 if seed == seeds[0] else 2
+            for m, spec in methods.items():
+                if (seed == seeds[0] or spec is not None) and (m not in ABLATION or m == "LAV" or seed in ablation_seeds):
+                    keyed += [((fi, 0 if m == "LAV" else later, seed, PRIORITY.index(m), a),
+                               delayed(_in_worker)(run, m, spec, a, f, seed, args.epochs, args.quick, args.classifier))
+                              for a in actions if (m, a, f, seed) not in done]
+            joint = "LAV (joint, all actions)"
+            if not args.quick and (joint, actions[-1], f, seed) not in done:
+                keyed.append(((fi, later, seed, PRIORITY.index(joint), ""),
+                              delayed(_in_worker)(run_joint, f, seed, args.epochs, args.quick, actions, args.classifier)))
+    return [job for _, job in sorted(keyed, key=lambda item: item[0])]
 
 
 def _epochs_text(epochs):
