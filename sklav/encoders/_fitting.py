@@ -12,8 +12,6 @@ import os
 import shutil
 import tempfile
 import warnings
-from numbers import Integral
-
 import numpy as np
 import torch
 from skorch.callbacks import ProgressBar
@@ -21,13 +19,17 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from ..losses import LAVLoss
+from ..losses.lav import LOSS_CONSTRAINTS
+from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
 from ._checkpoint import CheckpointCallback, CheckpointStore
+from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
 from ._training import LAVNet, TrainingInterruptedWarning, resolve_device
 from .augment import make_augmenter
 from .data import VideoPairDataset, collate_video_pairs
+from .networks import RESNET_LAYERS, TRUNKS
 
 # The estimator's parameters that are LAVLoss's, under the same names.
 LOSS_PARAMS = ("gamma", "alpha", "sigma", "time_unit", "margin", "regularizer", "alignment", "tcc_weight")
@@ -38,6 +40,39 @@ _ARCHITECTURE = (
 )
 # Parameters that do not change what a fit computes (left out of its fingerprint).
 _NOT_FINGERPRINTED = ("max_epochs", "verbose", "checkpoint", "warm_start", "transform_batch_size", "device")
+
+#: LAVEncoder's parameter constraints (scikit-learn's ``_parameter_constraints``)
+PARAMETER_CONSTRAINTS = {
+    "backbone": [StrOptions({"auto", *TRUNKS}), nn.Module],
+    "weights": [None, str, HasMethods(["get_state_dict"])],
+    "layer": [StrOptions(set(RESNET_LAYERS))],
+    "freeze_backbone": ["boolean", StrOptions({"auto"})],
+    "augment": ["boolean", StrOptions({"auto"}), callable],
+    "image_size": [Interval(Integral, 1, None, closed="left")],
+    "visibility_channel": [None, StrOptions({"auto"}), Interval(Integral, None, None, closed="neither")],
+    "embedding_dim": [Interval(Integral, 2, None, closed="left")],
+    "hidden_dim": [None, Interval(Integral, 1, None, closed="left")],
+    "num_frames": [Interval(Integral, 1, None, closed="left")],
+    "num_context": [Interval(Integral, 1, None, closed="left")],
+    "context_stride": [Interval(Integral, 1, None, closed="left")],
+    **{name: LOSS_CONSTRAINTS[name] for name in LOSS_PARAMS},
+    "criterion": [None, type],
+    "criterion_params": [None, dict],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "optimizer": [type],
+    "optimizer_params": [None, dict],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "device": [Device()],
+    "precision": [StrOptions({"32", "bf16", "16"})],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [None, list],
+    "checkpoint": ["boolean", str, os.PathLike],
+    "warm_start": ["boolean"],
+    "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
+}
 
 
 class TrainingMixin:
@@ -128,6 +163,15 @@ class TrainingMixin:
     def _fit_and_commit(self, videos, pair_groups, info, device, continuing, settings, criterion,
                         optimizer_params, callbacks):
         """Train, then set the fitted attributes (only now); warn if interrupted."""
+        rank, world_size = process_group(device)
+        if world_size > 1:
+            device = rank_device(device, rank)
+            if any(p.requires_grad for p in criterion[0](**criterion[1]).parameters()):
+                raise ValueError(
+                    f"criterion={criterion[0].__name__} has learnable parameters, which data-parallel "
+                    "training (torchrun) does not synchronise yet; train it in one process."
+                )
+        self._world = (rank, world_size)
         root, temporary = self._checkpoint_root()
         try:
             fitted = self._fit(
@@ -169,6 +213,8 @@ class TrainingMixin:
 
     def _fingerprint_settings(self, settings, seed):
         kept = {k: v for k, v in settings.items() if k not in _NOT_FINGERPRINTED}
+        if self._world[1] > 1:  # the same seed gives the same result for the same world size only
+            kept["world_size"] = self._world[1]
         if seed is None or isinstance(self.random_state, (type(None), Integral)):
             return kept
         return {**kept, "random_state": seed}  # a RandomState instance: the seed it gave
@@ -226,23 +272,47 @@ class TrainingMixin:
         frames = training_frames(module, videos, info["frame_kind_"], device, self.transform_batch_size)
         augment = make_augmenter(self.augment, info["frame_kind_"], module.freeze_trunk,
                                  visibility_channel=info["visibility_channel_"])
+        rank, world_size = self._world
         dataset = VideoPairDataset(
-            frames, pair_groups, self.num_frames, self.num_context, self.context_stride, pair_rng,
-            augment=augment,
+            frames, pair_groups, self.num_frames, self.num_context, self.context_stride,
+            pair_rng if world_size == 1 else rank_rng(pair_rng, rank), augment=augment,
         )
         net.interrupted_ = False
         module.use_cached_trunk = module.freeze_trunk
+        if world_size > 1:
+            self._distribute(net, len(dataset), pair_rng)
         try:
             if target_epochs > len(net.history):
                 net.partial_fit(dataset, None, epochs=target_epochs - len(net.history))
         finally:
             module.use_cached_trunk = False
+            if world_size > 1:
+                self._undistribute(net)
+
+    def _distribute(self, net, n_videos, pair_rng):
+        """Train ``net`` data-parallel: DDP module, this rank's share of each epoch's videos."""
+        rank, world_size = self._world
+        cuda = torch.device(net.device).type == "cuda"
+        net.set_data_parallel(torch.nn.parallel.DistributedDataParallel(
+            net.module_, device_ids=[torch.device(net.device).index] if cuda else None,
+        ))
+        net.iterator_train__sampler = RankSampler(n_videos, rank, world_size, pair_rng)
+        net.iterator_train__shuffle = False
+        net.batch_size = max(1, self.batch_size // world_size)
+
+    def _undistribute(self, net):
+        """Back to a plain net holding rank 0's weights and buffers on every rank."""
+        net.set_data_parallel(None)
+        del net.iterator_train__sampler
+        net.iterator_train__shuffle = True
+        net.batch_size = self.batch_size
+        broadcast_module(net.module_)
 
     def _net_callbacks(self, callbacks, store):
         callbacks = list(callbacks)
         if self.verbose >= 2:
             callbacks.append(("sklav_progress_bar", ProgressBar()))
-        if store is not None:
+        if store is not None and self._world[0] == 0:  # under DDP, rank 0 alone writes
             callbacks.append(("sklav_checkpoint", CheckpointCallback(store)))
         return callbacks
 
@@ -263,6 +333,7 @@ class TrainingMixin:
             callbacks=callbacks,
             verbose=int(self.verbose >= 1),
             device=device,
+            precision=self.precision,
         )
 
     def _reconfigure(self, net, criterion, optimizer_params, callbacks):
@@ -289,5 +360,6 @@ class TrainingMixin:
         # plain attributes: skorch's set_params(lr=...) would also reset the param groups' lr
         net.lr, net.max_epochs, net.batch_size = self.lr, self.max_epochs, self.batch_size
         net.verbose = int(self.verbose >= 1)
+        net.set_precision(self.precision)
         net.callbacks = callbacks
         net.initialize_callbacks()

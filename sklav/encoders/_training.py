@@ -13,6 +13,7 @@ import inspect
 
 import torch
 from skorch import NeuralNet
+from skorch.utils import to_tensor
 from skorch.callbacks import Callback, EarlyStopping
 from sklearn.base import clone
 
@@ -23,6 +24,10 @@ class NonFiniteTrainingError(ValueError, FloatingPointError):
 
 class TrainingInterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) and returned a partly trained estimator."""
+
+
+#: ``precision`` option -> autocast dtype (None: float32, no autocast)
+PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 
 
 class LAVNet(NeuralNet):
@@ -39,7 +44,41 @@ class LAVNet(NeuralNet):
     or gradient (before the optimizer steps), and a ``KeyboardInterrupt`` that is not
     ``EarlyStopping``'s way of ending training sets ``interrupted_`` and drops
     the unfinished epoch's row from the history.
+
+    ``precision`` ('32', 'bf16' or '16') runs the module's forward under
+    ``torch.autocast`` in that dtype ('16' with a ``GradScaler``); the
+    criterion always gets float32 embeddings. While ``data_parallel`` is set
+    (see :mod:`sklav.encoders._distributed`), training steps go through it.
     """
+
+    def __init__(self, *args, precision="32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+        self.set_data_parallel(None)
+
+    def set_data_parallel(self, wrapper):
+        """Route training steps through a ``DistributedDataParallel`` wrapper (None: the module)."""
+        # a transient wrapper of module_, not part of the net's state: set past skorch's
+        # check, which refuses modules set outside initialize()
+        object.__setattr__(self, "data_parallel", wrapper)
+
+    def initialize(self):
+        super().initialize()
+        return self.set_precision(self.precision)
+
+    def set_precision(self, precision):
+        """Train from now on in ``precision`` ('32', 'bf16' or '16')."""
+        self.precision = precision
+        float16 = precision == "16"
+        self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type) if float16 else None
+        return self
+
+    def infer(self, x, **fit_params):
+        module = self.data_parallel if self.data_parallel is not None and self.module_.training else self.module_
+        x = self._merge_x_and_fit_params(to_tensor(x, device=self.device), fit_params)
+        dtype = PRECISIONS[self.precision]
+        with torch.autocast(torch.device(self.device).type, dtype=dtype, enabled=dtype is not None):
+            return module(**x)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if training and not torch.isfinite(y_pred.detach()).all():
@@ -47,7 +86,33 @@ class LAVNet(NeuralNet):
                 f"training stopped: the network's embeddings are not finite at {self._step()}; the "
                 "weights have diverged. Lower lr and check the videos."
             )
-        return self.criterion_(y_pred, y_true)
+        return self.criterion_(y_pred.float(), y_true)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if not (training and self.data_parallel is not None):
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        from ._distributed import average_over_ranks
+
+        with self.data_parallel.join():  # a rank with one batch fewer shadows the others' all-reduces
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        # the epoch's loss over all ranks, so that every rank logs the same history
+        batches = self.history[-1]["batches"]
+        sizes = [b[f"{prefix}_batch_size"] for b in batches]
+        local = sum(b[f"{prefix}_loss"] * n for b, n in zip(batches, sizes)) / max(sum(sizes), 1)
+        mean = average_over_ranks(local, sum(sizes))
+        for batch in batches:
+            batch[f"{prefix}_loss"] = mean
+
+    def train_step(self, batch, **fit_params):
+        if self.grad_scaler_ is None:
+            return super().train_step(batch, **fit_params)
+        # float16: GradScaler steps the optimizer itself (no closure)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        for name in self._optimizers:
+            self.grad_scaler_.step(getattr(self, name + "_"))
+        self.grad_scaler_.update()
+        return step
 
     def _step(self):
         return f"epoch {len(self.history)}, batch {len(self.history[-1].get('batches', []))}"
@@ -71,14 +136,22 @@ class LAVNet(NeuralNet):
         )
 
     def train_step_single(self, batch, **fit_params):
-        step = super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        X, target = batch
+        y_pred = self.infer(X, **fit_params)
+        loss = self.get_loss(y_pred, target, X=X, training=True)
         where = self._step()
-        loss = step["loss"].detach()
-        if not torch.isfinite(loss).all():
+        if not torch.isfinite(loss.detach()).all():
             raise NonFiniteTrainingError(
                 f"training stopped: the loss is {loss.item()} at {where}. Lower lr, check the "
                 "videos and the criterion's settings."
             )
+        step = {"loss": loss, "y_pred": y_pred}
+        if self.grad_scaler_ is not None:
+            # GradScaler skips the steps whose scaled float16 gradients overflow
+            self.grad_scaler_.scale(loss).backward()
+            return step
+        loss.backward()
         grads = [(name, p.grad) for name, p in self.module_.named_parameters() if p.grad is not None]
         if grads:
             finite = torch.stack([g.isfinite().all() for _, g in grads])

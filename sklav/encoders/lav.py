@@ -14,14 +14,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..losses.lav import ALPHA, GAMMA, LOSS_CONSTRAINTS, TIME_UNIT
+from ..losses.lav import ALPHA, GAMMA, TIME_UNIT
 from ..losses.regularizers import MARGIN, SIGMA
-from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ._build import embed_video, frame_info
-from ._fitting import LOSS_PARAMS, TrainingMixin
+from ._fitting import PARAMETER_CONSTRAINTS, TrainingMixin
 from ._state import canonical
 from ._training import NamedCallbacksMixin, check_callbacks, check_optimizer, resolve_device
-from .networks import RESNET_LAYERS, TRUNKS
 
 _FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "n_features_in_")
 
@@ -143,6 +141,11 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     device : str, torch.device or None, default='auto'
         'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', 'mps'...;
         None leaves the module where it is built, on the CPU, as in skorch.
+        Under ``torchrun``, each process trains on its ``LOCAL_RANK`` GPU or
+        the CPU, data-parallel (see the user guide's :ref:`gpu-distributed`).
+    precision : {'32', 'bf16', '16'}, default='32'
+        The network's forward in float32, or under autocast in bfloat16 or
+        float16 (with a gradient scaler); the loss is always float32 or wider.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, pairing, frame sampling and shuffling. The
         random streams are saved with the fit and its checkpoints: on the
@@ -253,6 +256,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         max_epochs=100,
         batch_size=8,
         device="auto",
+        precision="32",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -289,6 +293,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -296,36 +301,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         self.warm_start = warm_start
         self.transform_batch_size = transform_batch_size
 
-    _parameter_constraints = {
-        "backbone": [StrOptions({"auto", *TRUNKS}), nn.Module],
-        "weights": [None, str, HasMethods(["get_state_dict"])],
-        "layer": [StrOptions(set(RESNET_LAYERS))],
-        "freeze_backbone": ["boolean", StrOptions({"auto"})],
-        "augment": ["boolean", StrOptions({"auto"}), callable],
-        "image_size": [Interval(Integral, 1, None, closed="left")],
-        "visibility_channel": [None, StrOptions({"auto"}), Interval(Integral, None, None, closed="neither")],
-        "embedding_dim": [Interval(Integral, 2, None, closed="left")],
-        "hidden_dim": [None, Interval(Integral, 1, None, closed="left")],
-        "num_frames": [Interval(Integral, 1, None, closed="left")],
-        "num_context": [Interval(Integral, 1, None, closed="left")],
-        "context_stride": [Interval(Integral, 1, None, closed="left")],
-        **{name: LOSS_CONSTRAINTS[name] for name in LOSS_PARAMS},
-        "criterion": [None, type],
-        "criterion_params": [None, dict],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "optimizer": [type],
-        "optimizer_params": [None, dict],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [Device()],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [None, list],
-        "checkpoint": ["boolean", str, os.PathLike],
-        "warm_start": ["boolean"],
-        "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     # ------------------------------------------------------------------
     # fit
