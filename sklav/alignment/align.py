@@ -210,4 +210,4 @@ def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contaminati
     gamma, contamination = float(gamma), float(contamination)
     calibration = [] if calibration is None else list(calibration)
     A, B, *others = embed(encoder, [video_a, video_b] + calibration, name="videos")
-    return Alignment(**_Normals([A] + others, 0, contamination).align(B, gamma))
+    return Alignment(**_Normals.nearest([A] + others, 0, contamination).align(B, gamma))

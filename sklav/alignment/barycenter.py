@@ -65,9 +65,10 @@ def _euclidean_init(videos, weights):
 def _objective(videos, weights, gamma, shape):
     """``Z -> (sum_i w_i sdtw(Z, X_i), gradient)`` on flat float64 arrays, for scipy."""
     lengths = [len(video) for video in videos]
-    padded = torch.zeros(len(videos), max(lengths), shape[1], dtype=torch.float64)
+    padded = np.zeros((len(videos), max(lengths), shape[1]))
     for i, video in enumerate(videos):
-        padded[i, : len(video)] = torch.from_numpy(video)
+        padded[i, : len(video)] = video
+    padded = torch.from_numpy(padded)
     weights = torch.from_numpy(weights)
 
     def value_and_gradient(flat):
