@@ -141,7 +141,9 @@ class _Normals:
         barycenter = _barycenter(embedded, gamma, spread)
         held_out = None
         if len(embedded) > 1:  # warm-started: one video moves the barycenter little
-            held_out = [[_barycenter(others, gamma, spread, init=barycenter)] for others in _leave_one_out(embedded)]
+            held_out = [
+                [_barycenter(others, gamma, spread, init=barycenter)] for others in _leave_one_out(embedded)
+            ]
         return cls(barycenter, embedded, [barycenter], held_out, contamination)
 
     def align(self, B, gamma):

@@ -76,7 +76,8 @@ class Alignment:
     normal_cost : ndarray of shape (m,), float64
         Per-frame cost against the nearest normal execution: the minimum of
         ``cost`` over the reference and the calibration videos (``cost``
-        itself without calibration videos).
+        itself without calibration videos, or against a barycenter
+        reference, ``Aligner(reference='barycenter')``).
     deviation : ndarray of shape (m,), float64
         Robust z-score of ``normal_cost`` against the normal costs ``r``:
         ``(normal_cost - median(r)) / scale``, ``scale`` at least a floor (see

@@ -23,7 +23,9 @@ def _check_weights(weights, n_videos):
         return np.full(n_videos, 1.0 / n_videos)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (n_videos,):
-        raise ValueError(f"weights has shape {weights.shape}; one weight per video, ({n_videos},), is required.")
+        raise ValueError(
+            f"weights has shape {weights.shape}; one weight per video, ({n_videos},), is required."
+        )
     if not np.isfinite(weights).all() or (weights < 0).any():
         raise ValueError(f"weights must be finite and non-negative, got {weights}.")
     if not weights.sum() > 0:
