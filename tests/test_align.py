@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold, cross_validate
 from sklearn.utils.validation import check_is_fitted
 
 from sklav import LAVEncoder
-from sklav.alignment import Aligner, Alignment, align, dtw_path
+from sklav.alignment import Aligner, Alignment, align, dtw_path, soft_dtw_barycenter
 from sklav.datasets import load_penn_action
 from sklav.metrics import kendalls_tau
 from sklav.utils.param_validation import InvalidParameterError
@@ -178,15 +178,69 @@ def test_aligner_flags_frames_out_of_order():
     np.testing.assert_array_equal(aligner.deviation([new])[0], result.deviation)
 
 
-def test_aligner_on_real_joints_scores_inserted_frames_highest(golf):
+@pytest.mark.parametrize("reference", [0, "barycenter"])
+def test_aligner_on_real_joints_scores_inserted_frames_highest(golf, reference):
     normal = [_flat(v) for v in golf.videos[:12]]
-    aligner = Aligner().fit(normal)
+    aligner = Aligner(reference=reference).fit(normal)
     video = _flat(golf.videos[20])
     start = len(video) // 3
     result = aligner.align(_corrupted(video, start, 8))
     inside = result.deviation[start : start + 8]
     outside = np.r_[result.deviation[:start], result.deviation[start + 8 :]]
     assert np.median(inside) > np.median(outside)
+
+
+# --------------------------------------------------------------------------
+# a barycenter as the reference
+
+
+def _motions(powers, lengths):
+    """One 3-D motion, time-warped by ``t ** p``, sampled at the given lengths."""
+    return [np.c_[np.sin(3 * t**p), np.cos(3 * t**p), t**p] for p, t in
+            ((p, np.linspace(0, 1, n)) for p, n in zip(powers, lengths))]
+
+
+def test_barycenter_reference_scores_a_warped_copy_below_a_corrupted_one():
+    normal = _motions((1.0, 1.1, 0.9, 1.2, 0.8), (36, 44, 40, 38, 42))
+    aligner = Aligner(reference="barycenter").fit(normal)
+    assert aligner.reference_embedding_.shape == (40, 3)  # the median length
+    warped = _motions((1.05,), (41,))[0]
+    corrupted = _corrupted(warped, 10, 5)
+    good, bad = aligner.align(warped), aligner.align(corrupted)
+    assert len(good.flagged()) == 0
+    assert set(range(10, 15)) <= set(bad.flagged().tolist())
+    assert good.deviation.mean() < bad.deviation.mean()
+    np.testing.assert_array_equal(bad.normal_cost, bad.cost)  # scored against the barycenter alone
+
+
+def test_barycenter_reference_is_the_scale_free_soft_dtw_barycenter():
+    normal = _motions((1.0, 1.3, 0.7), (30, 30, 30))
+    aligner = Aligner(gamma=0.05, reference="barycenter").fit(normal)
+    frames = np.concatenate(normal)
+    spread = np.sqrt(np.mean(np.sum((frames - frames.mean(0)) ** 2, axis=1)))
+    expected = spread * soft_dtw_barycenter([v / spread for v in normal], gamma=0.05)
+    np.testing.assert_allclose(aligner.reference_embedding_, expected)
+
+
+def test_barycenter_calibration_leaves_each_video_out(golf):
+    normal = [_flat(v) for v in golf.videos[:6]]
+    aligner = Aligner(reference="barycenter").fit(normal)
+    in_sample = np.concatenate([aligner.align(v).cost for v in normal])
+    assert aligner.normal_costs_.shape == in_sample.shape
+    # the barycenter is pulled towards every video it averages: in-sample costs
+    # would understate a new video's (measured: 5.1 against 3.1)
+    assert aligner.normal_costs_.mean() > 1.3 * in_sample.mean()
+
+
+def test_barycenter_of_a_single_video_scores_against_its_own_costs():
+    video = _motions((1.0,), (40,))[0]
+    aligner = Aligner(reference="barycenter").fit([video])
+    assert aligner.normal_costs_ is None and aligner.threshold_ == 3.0
+    assert len(aligner.align(video).flagged()) == 0
+    odd = video.copy()
+    odd[20:23] += 1.0
+    # the barycenter of one video is a smoothed copy: neighbours may stand out too
+    assert {20, 21, 22} <= set(aligner.align(odd).flagged().tolist())
 
 
 def test_align_with_calibration_matches_aligner(golf):
@@ -239,6 +293,7 @@ def test_align_errors():
         (dict(gamma=float("nan")), "'gamma' parameter of Aligner"),
         (dict(reference=-1), "'reference' parameter of Aligner"),
         (dict(reference=True), "'reference' parameter of Aligner"),
+        (dict(reference="medoid"), "'reference' parameter of Aligner"),
         (dict(contamination=0.5), "'contamination' parameter of Aligner"),
         (dict(encoder=object()), "'encoder' parameter of Aligner"),
     ],
@@ -332,13 +387,14 @@ def test_aligner_on_identical_normals_has_a_floor_and_flags_only_real_deviations
     np.testing.assert_array_equal(aligner.align(odd).flagged(), [20, 21, 22])
 
 
-def test_deviation_does_not_depend_on_the_embedding_scale():
+@pytest.mark.parametrize("reference", [0, "barycenter"])
+def test_deviation_does_not_depend_on_the_embedding_scale(reference):
     t = np.linspace(0, 1, 40)
     normal = [np.c_[np.sin(3 * t**p), np.cos(3 * t**p), t**p] for p in (1.0, 1.1, 0.9)]
     new = normal[1][::-1].copy()
     for videos in ([normal[0], normal[0]], normal):
-        base = Aligner().fit(videos).align(new)
-        scaled = Aligner().fit([1e4 * v for v in videos]).align(1e4 * new)
+        base = Aligner(reference=reference).fit(videos).align(new)
+        scaled = Aligner(reference=reference).fit([1e4 * v for v in videos]).align(1e4 * new)
         np.testing.assert_allclose(scaled.deviation, base.deviation, rtol=1e-6, atol=1e-9)
 
 

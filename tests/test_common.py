@@ -40,6 +40,7 @@ ESTIMATORS = [
     (PhaseClassifier(), _VIDEOS, _phases(_VIDEOS)),
     (ProgressRegressor(), _VIDEOS, _phases(_VIDEOS)),
     (Aligner(), _VIDEOS, None),
+    (Aligner(reference="barycenter"), _VIDEOS, None),
 ]
 
 #: Public BaseEstimator subclasses that are not estimators on videos, with why.

@@ -3,6 +3,7 @@
 - :func:`soft_dtw`, :func:`soft_dtw_from_cost`, :class:`SoftDTW`: the Soft-DTW
   discrepancy, batched, differentiable, exact to float32 rounding.
 - :func:`soft_alignment`: the expected alignment matrix (its gradient).
+- :func:`soft_dtw_barycenter`: the average of videos in time, a template.
 - :func:`dtw_path`, :func:`align`, :class:`Aligner`, :class:`Alignment`:
   hard frame correspondences and per-frame deviation scores.
 
@@ -11,6 +12,7 @@ The training objectives built on Soft-DTW live in :mod:`sklav.losses`.
 
 from .align import Alignment, align
 from .aligner import Aligner
+from .barycenter import soft_dtw_barycenter
 from .dtw import dtw_path
 from .softdtw import SoftDTW, soft_alignment, soft_dtw, soft_dtw_from_cost
 
@@ -19,6 +21,7 @@ __all__ = [
     "soft_dtw",
     "soft_dtw_from_cost",
     "soft_alignment",
+    "soft_dtw_barycenter",
     "align",
     "Aligner",
     "Alignment",

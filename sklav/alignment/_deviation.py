@@ -2,15 +2,17 @@
 
 The definitions are those of :mod:`sklav.alignment.align`: a frame's
 ``normal_cost`` is its hard-DTW alignment cost against the nearest normal
-execution, and its ``deviation`` the robust z-score of that cost against the
-normal videos' own, leave-one-out, costs. ``_Normals`` holds the reference
-and the normal videos, calibrates the score once and scores new videos for
-:class:`~sklav.alignment.Aligner` and :func:`~sklav.alignment.align`.
+execution (or against their Soft-DTW barycenter), and its ``deviation`` the
+robust z-score of that cost against the normal videos' own, leave-one-out,
+costs. ``_Normals`` holds the reference and the normal videos, calibrates the
+score once and scores new videos for :class:`~sklav.alignment.Aligner` and
+:func:`~sklav.alignment.align`.
 """
 
 import numpy as np
 import torch
 
+from .barycenter import soft_dtw_barycenter
 from .dtw import _hard_alignment, squared_distances
 from .softdtw import soft_alignment
 
@@ -35,6 +37,12 @@ def _nearest_normal_costs(B, normals):
     return np.min([_frame_costs(A, B) for A in normals], axis=0)
 
 
+def _frame_variance(videos):
+    """Mean squared distance of the videos' frames to their mean frame."""
+    frames = np.concatenate(videos)
+    return float(np.mean(np.sum((frames - frames.mean(0)) ** 2, axis=1)))
+
+
 def _scale_floor(videos):
     """Least deviation scale for these normal videos (embedded frames).
 
@@ -50,9 +58,8 @@ def _scale_floor(videos):
     would turn into deviations of 1e12.
     """
     frames = np.concatenate(videos)
-    variance = float(np.mean(np.sum((frames - frames.mean(0)) ** 2, axis=1)))
     mean_square = float(np.mean(np.sum(frames**2, axis=1)))
-    return max(SCALE_FLOOR * variance, ROUNDING_FLOOR * mean_square)
+    return max(SCALE_FLOOR * _frame_variance(videos), ROUNDING_FLOOR * mean_square)
 
 
 def _robust_z(values, reference, floor):
@@ -69,25 +76,49 @@ def _robust_z(values, reference, floor):
     return (values - location) / scale, location, scale
 
 
-class _Normals:
-    """The reference, the normal videos and the calibrated deviation scale."""
+def _check_features(videos, reference):
+    for k, e in enumerate(videos):
+        if e.shape[1] != reference.shape[1]:
+            raise ValueError(
+                f"video {k} embeds to {e.shape[1]} features and the reference to "
+                f"{reference.shape[1]}; they must agree."
+            )
 
-    def __init__(self, embedded, reference, contamination):
-        self.reference = embedded[reference]
-        self.videos = embedded
-        for k, e in enumerate(embedded):
-            if e.shape[1] != self.reference.shape[1]:
-                raise ValueError(
-                    f"video {k} embeds to {e.shape[1]} features and the reference to "
-                    f"{self.reference.shape[1]}; they must agree."
-                )
-        self.floor = _scale_floor(embedded)
+
+def _leave_one_out(videos):
+    """The videos without video ``k``, for each ``k``."""
+    return [videos[:k] + videos[k + 1:] for k in range(len(videos))]
+
+
+def _barycenter(videos, gamma, spread, init=None):
+    """Soft-DTW barycenter of ``videos / spread``, times ``spread``.
+
+    With ``spread`` the frames' standard deviation, ``gamma`` is relative to
+    their squared distances, and neither the barycenter nor L-BFGS-B's stopping
+    rule (absolute on the gradient) depends on the embedding's scale.
+    """
+    init = None if init is None else init / spread
+    return spread * soft_dtw_barycenter([video / spread for video in videos], gamma, init=init)
+
+
+class _Normals:
+    """The reference, the normal videos and the calibrated deviation scale.
+
+    A new video's ``normal_cost`` is its cost against the nearest of
+    ``templates``; normal video ``k``'s, against the nearest of
+    ``held_out[k]``, templates built without it.
+    """
+
+    def __init__(self, reference, videos, templates, held_out, contamination):
+        self.reference = reference
+        self.videos = videos
+        self.templates = templates
+        self.floor = _scale_floor(videos)
         self.costs = self.location = self.scale = None
         self.threshold = DEFAULT_THRESHOLD
-        if len(embedded) > 1:
+        if len(videos) > 1:
             self.costs = np.concatenate([
-                _nearest_normal_costs(video, embedded[:k] + embedded[k + 1:])
-                for k, video in enumerate(embedded)
+                _nearest_normal_costs(video, others) for video, others in zip(videos, held_out)
             ])
             z, self.location, self.scale = _robust_z(self.costs, self.costs, self.floor)
             # No flag for a cost within DEFAULT_THRESHOLD floors of the median
@@ -95,6 +126,25 @@ class _Normals:
             self.threshold = max(
                 float(np.quantile(z, 1.0 - contamination)), DEFAULT_THRESHOLD * self.floor / self.scale
             )
+
+    @classmethod
+    def nearest(cls, embedded, reference, contamination):
+        """Scored against the nearest normal video; ``embedded[reference]`` the reference."""
+        _check_features(embedded, embedded[reference])
+        return cls(embedded[reference], embedded, embedded, _leave_one_out(embedded), contamination)
+
+    @classmethod
+    def barycenter(cls, embedded, gamma, contamination):
+        """Scored against the Soft-DTW barycenter of the normal videos, the reference."""
+        _check_features(embedded, embedded[0])
+        spread = np.sqrt(_frame_variance(embedded)) or 1.0
+        barycenter = _barycenter(embedded, gamma, spread)
+        held_out = None
+        if len(embedded) > 1:  # warm-started: one video moves the barycenter little
+            held_out = [
+                [_barycenter(others, gamma, spread, init=barycenter)] for others in _leave_one_out(embedded)
+            ]
+        return cls(barycenter, embedded, [barycenter], held_out, contamination)
 
     def align(self, B, gamma):
         """The fields of the :class:`~sklav.alignment.Alignment` of ``B`` with the reference."""
@@ -112,7 +162,7 @@ class _Normals:
             normal_cost = cost
             deviation = _robust_z(cost, cost, self.floor)[0]
         else:
-            normal_cost = _nearest_normal_costs(B, self.videos)
+            normal_cost = _nearest_normal_costs(B, self.templates)
             deviation = (normal_cost - self.location) / self.scale
         return dict(
             path=[(int(i), int(j)) for i, j in path],

@@ -76,7 +76,8 @@ class Alignment:
     normal_cost : ndarray of shape (m,), float64
         Per-frame cost against the nearest normal execution: the minimum of
         ``cost`` over the reference and the calibration videos (``cost``
-        itself without calibration videos).
+        itself without calibration videos, or against a barycenter
+        reference, ``Aligner(reference='barycenter')``).
     deviation : ndarray of shape (m,), float64
         Robust z-score of ``normal_cost`` against the normal costs ``r``:
         ``(normal_cost - median(r)) / scale``, ``scale`` at least a floor (see
@@ -210,4 +211,4 @@ def align(encoder, video_a, video_b, *, gamma=0.1, calibration=None, contaminati
     gamma, contamination = float(gamma), float(contamination)
     calibration = [] if calibration is None else list(calibration)
     A, B, *others = embed(encoder, [video_a, video_b] + calibration, name="videos")
-    return Alignment(**_Normals([A] + others, 0, contamination).align(B, gamma))
+    return Alignment(**_Normals.nearest([A] + others, 0, contamination).align(B, gamma))

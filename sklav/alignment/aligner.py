@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import embed
 from ..utils.embedding import PASSTHROUGH
-from ..utils.param_validation import Integral, Interval
+from ..utils.param_validation import Integral, Interval, StrOptions
 from ._deviation import _Normals
 from .align import _CONTAMINATION_CONSTRAINT, _ENCODER_CONSTRAINT, _GAMMA_CONSTRAINT, Alignment
 
@@ -36,9 +36,10 @@ def _fitted_encoder(encoder, X):
 class Aligner(BaseEstimator):
     """Align videos to a reference through their embeddings; flag deviating frames.
 
-    ``fit(X)`` embeds the videos ``X`` with the encoder: ``X[reference]`` is
-    the reference that new videos are aligned to, and all of ``X`` are
-    *normal* executions of the activity that calibrate the deviation score.
+    ``fit(X)`` embeds the videos ``X`` with the encoder: ``X[reference]``, or
+    with ``reference='barycenter'`` their Soft-DTW barycenter, is the
+    reference that new videos are aligned to, and all of ``X`` are *normal*
+    executions of the activity that calibrate the deviation score.
     ``align(video)`` returns an :class:`Alignment` of ``video`` with the
     reference.
 
@@ -77,6 +78,17 @@ class Aligner(BaseEstimator):
     normal frames' own deviations, and at least ``3 * floor / scale``: a
     frame within three floors of the median cost is never flagged.
 
+    Barycenter. With ``reference='barycenter'`` the reference is a template
+    averaged over all of ``X`` in time, :func:`soft_dtw_barycenter` of the
+    embedded videos (length: their median; smoothing ``gamma`` relative to
+    the variance of their frames, so that it does not depend on the
+    embedding's scale). Frames are then scored against it alone:
+    ``normal_cost`` is ``cost``, each normal video's ``r`` is its cost
+    against the barycenter of the *other* normal videos, and new videos cost
+    one alignment instead of one per normal video. The nearest normal
+    execution suits normal executions that vary in distinct ways; the
+    barycenter, a reference that no single execution's quirks shape.
+
     With a single video in ``X`` (the reference alone) there is no normal
     variation to learn from: ``normal_cost`` is ``cost`` and ``r`` is the
     aligned video's own ``cost``, so the score flags the frames that align
@@ -93,9 +105,11 @@ class Aligner(BaseEstimator):
         None or ``'passthrough'`` when the videos already are per-frame
         embeddings.
     gamma : float, default=0.1
-        Soft-DTW smoothing of the soft alignment (> 0).
-    reference : int, default=0
-        Index in ``X`` of the reference video.
+        Soft-DTW smoothing of the soft alignment (> 0), and of the barycenter
+        with ``reference='barycenter'``.
+    reference : int or 'barycenter', default=0
+        Index in ``X`` of the reference video, or ``'barycenter'`` for the
+        Soft-DTW barycenter of all of ``X`` (see above).
     contamination : float, default=0.01
         Expected fraction of deviating frames among normal ones, in
         ``(0, 0.5)``: sets ``threshold_``, as in scikit-learn's outlier
@@ -107,6 +121,7 @@ class Aligner(BaseEstimator):
         The encoder used: ``encoder`` itself if it was fitted, else its
         fitted clone; None for videos that are embeddings.
     reference_embedding_ : ndarray of shape (n, D)
+        The embedded reference video, or the barycenter.
     normal_embeddings_ : list of ndarray
         The embedded videos of ``X``.
     normal_costs_ : ndarray or None
@@ -135,6 +150,14 @@ class Aligner(BaseEstimator):
     >>> aligner.align(normal[3]).flagged()
     array([], dtype=int64)
 
+    Against the barycenter of the normal executions:
+
+    >>> template = Aligner(reference="barycenter").fit(normal[:3])
+    >>> template.reference_embedding_.shape  # the median length
+    (30, 2)
+    >>> template.align(odd).flagged()
+    array([10, 11, 12])
+
     A pre-trained encoder, kept through the clones of a cross-validation
     (any fitted transformer does; a :class:`~sklav.LAVEncoder` is used the
     same way):
@@ -156,7 +179,7 @@ class Aligner(BaseEstimator):
     _parameter_constraints = {
         "encoder": _ENCODER_CONSTRAINT,
         "gamma": _GAMMA_CONSTRAINT,
-        "reference": [Interval(Integral, 0, None, closed="left")],
+        "reference": [Interval(Integral, 0, None, closed="left"), StrOptions({"barycenter"})],
         "contamination": _CONTAMINATION_CONSTRAINT,
     }
 
@@ -173,7 +196,7 @@ class Aligner(BaseEstimator):
         ----------
         X : list of videos
             Normal executions of one activity; ``X[reference]`` is the
-            reference.
+            reference (or their barycenter).
         y : None
             Ignored.
 
@@ -184,12 +207,16 @@ class Aligner(BaseEstimator):
         self._validate_params()
         encoder = _fitted_encoder(self.encoder, X)
         embedded = embed(encoder, X, name="X")
-        if self.reference >= len(embedded):
+        contamination = float(self.contamination)
+        if self.reference == "barycenter":
+            self._normals = _Normals.barycenter(embedded, float(self.gamma), contamination)
+        elif self.reference < len(embedded):
+            self._normals = _Normals.nearest(embedded, int(self.reference), contamination)
+        else:
             raise ValueError(
                 f"reference={self.reference!r} is not an index of the {len(embedded)} videos of X."
             )
         self.encoder_ = None if _is_passthrough(encoder) else encoder
-        self._normals = _Normals(embedded, int(self.reference), float(self.contamination))
         self.reference_embedding_ = self._normals.reference
         self.normal_embeddings_ = self._normals.videos
         self.normal_costs_ = self._normals.costs
