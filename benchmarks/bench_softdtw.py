@@ -25,11 +25,23 @@ exact float64 cost) at (4, 256, 256, 128), the peak extra memory and time of
 one 4096 x 4096 pair (d = 128) in a fresh process, and the time of the first
 call in a fresh process (numba's cache already warm).
 
-Usage: ``python benchmarks/bench_softdtw.py [--repeats 9] [--threads 2] [--quick]``
+Two more tables, equal lengths, same cost:
+
+- band: a Sakoe-Chiba band of radius ``w = ceil(0.1 n)``, ``sklav``
+  (``soft_dtw(..., bandwidth=w)``) against sklav's full table and
+  ``pysdtw.SoftDTW(..., bandwidth=w)`` (for equal lengths both bands are
+  ``|i - j| <= w``; pysdtw's CPU kernel skips the cells outside but still
+  visits every cell);
+- divergence: ``soft_dtw(..., normalize=True)`` against
+  ``tslearn.metrics.SoftDTWLossPyTorch(gamma, normalize=True)``.
+
+Usage: ``python benchmarks/bench_softdtw.py [--repeats 9] [--threads 2] [--quick] [--smoke]``
+(``--smoke``: tiny sizes, to check that the script runs).
 """
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -41,7 +53,10 @@ import torch
 
 SIZES = [(8, 32, 32, 128), (32, 64, 64, 128), (16, 128, 128, 128), (4, 256, 256, 128)]
 ERROR_SIZE = (4, 256, 256, 128)
+BAND_SIZES = [(4, 256, 256, 128), (1, 2048, 2048, 128)]
+BAND_FRACTION = 0.1
 GAMMA = 0.1
+SMOKE_SIZES = dict(SIZES=[(2, 16, 16, 8)], ERROR_SIZE=(2, 16, 16, 8), BAND_SIZES=[(2, 40, 40, 8)])
 
 
 def sq_dist(x, y):
@@ -76,6 +91,50 @@ def methods():
     except ImportError:
         out["tslearn"] = None
     return out
+
+
+def banded_methods(w):
+    """name -> loss(x, y) for the band table (radius ``w``), or None."""
+    from sklav.alignment import soft_dtw
+
+    out = {
+        "sklav full": lambda x, y: soft_dtw(x, y, GAMMA),
+        "sklav band": lambda x, y: soft_dtw(x, y, GAMMA, bandwidth=w),
+    }
+    try:
+        import pysdtw
+
+        out["pysdtw band"] = pysdtw.SoftDTW(gamma=GAMMA, dist_func=peer_dist, use_cuda=False, bandwidth=w)
+    except ImportError:
+        out["pysdtw band"] = None
+    return out
+
+
+def divergence_methods():
+    """name -> soft-DTW divergence(x, y), or None."""
+    from sklav.alignment import soft_dtw
+
+    out = {"sklav": lambda x, y: soft_dtw(x, y, GAMMA, normalize=True)}
+    try:
+        from tslearn.metrics import SoftDTWLossPyTorch
+
+        out["tslearn"] = SoftDTWLossPyTorch(gamma=GAMMA, normalize=True, dist_func=peer_dist)
+    except ImportError:
+        out["tslearn"] = None
+    return out
+
+
+def print_table(title, sizes, make_methods, repeats):
+    """Median forward + backward time of each method at each size, ms."""
+    print(f"\n{title}: median of {repeats} rounds, ms")
+    printed_header = False
+    for size in sizes:
+        available = {k: v for k, v in make_methods(size).items() if v is not None}
+        if not printed_header:
+            print(f"{'(B, n, m, d)':>20} " + " ".join(f"{name:>12}" for name in available))
+            printed_header = True
+        median, _ = time_size(size, available, repeats)
+        print(f"{str(size):>20} " + " ".join(f"{median[name]:12.2f}" for name in available), flush=True)
 
 
 def make_inputs(B, n, m, d, seed=0):
@@ -240,7 +299,11 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="5 rounds only")
     parser.add_argument("--big", type=int, default=4096, help="length of the large pair")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        globals().update(SMOKE_SIZES)
+        args.big = 256
     repeats = max(5, 5 if args.quick else args.repeats)
 
     torch.set_num_threads(args.threads)
@@ -294,6 +357,15 @@ def main():
     print(
         f"\none {n} x {n} pair (d = 128), fresh process: {result['seconds']:.2f} s, "
         f"peak extra memory {result['extra'] / 2**20:.0f} MiB ({how}, minus RSS before the call)"
+    )
+
+    print_table(
+        f"Sakoe-Chiba band w = ceil({BAND_FRACTION} n), forward + backward, float32",
+        BAND_SIZES, lambda size: banded_methods(math.ceil(BAND_FRACTION * size[1])), repeats,
+    )
+    print_table(
+        "soft-DTW divergence (normalize=True), forward + backward, float32",
+        SIZES, lambda size: divergence_methods(), repeats,
     )
 
     runs = [fresh_process(_FIRST_CALL_CHILD.format(threads=args.threads)).split() for _ in range(2)]

@@ -67,3 +67,43 @@ def dtw_reference(D):
         steps = {(i - 1, j - 1): R[i - 1, j - 1], (i - 1, j): R[i - 1, j], (i, j - 1): R[i, j - 1]}
         i, j = min(steps, key=steps.get)
     return R[n, m], path
+
+
+def sakoe_chiba_reference(n, m, w):
+    """Boolean (n, m) mask of tslearn's Sakoe-Chiba band of radius ``w``:
+    ``|i - j| <= w``, widened by ``|n - m|`` towards the longer axis."""
+    i, j = np.indices((n, m))
+    return (j - i >= min(0, m - n) - w) & (j - i <= max(0, m - n) + w)
+
+
+def banded_softdtw_reference(D, gamma, mask):
+    """Value and expected alignment of Soft-DTW restricted to ``mask``.
+
+    Cells outside the mask are unreachable (``R = +inf``, ``E = 0``). The
+    forward keeps each cell's soft-min probabilities over its three
+    predecessors; the backward sends each cell's ``E`` back along them.
+    Plain float64 loops, one cell at a time.
+    """
+    D = np.asarray(D, dtype=np.float64)
+    n, m = D.shape
+    R = np.full((n + 1, m + 1), np.inf)
+    R[0, 0] = 0.0
+    P = np.zeros((n + 1, m + 1, 3))  # weights of (i-1, j-1), (i-1, j), (i, j-1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if not mask[i - 1, j - 1]:
+                continue
+            a = np.array([R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]])
+            smallest = a.min()
+            p = np.exp(-(a - smallest) / gamma)
+            R[i, j] = D[i - 1, j - 1] + smallest - gamma * np.log(p.sum())
+            P[i, j] = p / p.sum()
+    E = np.zeros((n + 2, m + 2))
+    E[n, m] = 1.0
+    for i in range(n, 0, -1):
+        for j in range(m, 0, -1):
+            if (i, j) != (n, m):
+                E[i, j] = E[i + 1, j + 1] * P[min(i + 1, n), min(j + 1, m), 0] * (i < n and j < m)
+                E[i, j] += E[i + 1, j] * P[min(i + 1, n), j, 1] * (i < n)
+                E[i, j] += E[i, j + 1] * P[i, min(j + 1, m), 2] * (j < m)
+    return R[n, m], E[1 : n + 1, 1 : m + 1]

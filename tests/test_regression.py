@@ -5,10 +5,13 @@ A change that alters the embeddings on purpose (a new default, a new loss
 convention) regenerates them with ``python tests/test_regression.py`` and
 says so in its commit message.
 
-Regenerated once since: TemporalConv1d computes only the kernel taps that
+Regenerated twice since: TemporalConv1d computes only the kernel taps that
 reach a frame (the same function in exact arithmetic, see
 ``test_temporal_conv_equals_torch_conv1d_with_gradients``); float32 rounding
-moved the 3-epoch embeddings by at most 3.4e-3 (cosine >= 0.9999).
+moved the 3-epoch embeddings by at most 3.4e-3 (cosine >= 0.9999). Then
+Soft-DTW saved its backward weights in float32 for float32 inputs (gradients
+within ~1e-7 relative of float64, as before); the 3-epoch embeddings moved
+by at most 1.2e-3 (cosine >= 0.99998).
 """
 
 import hashlib
@@ -28,7 +31,7 @@ SETTINGS = dict(
     batch_size=8, max_epochs=3, random_state=0, device="cpu",
 )
 
-EXPECTED_SHA256 = "db2dc4f565c64a09d10cc9cabbb339851fe9e1055874636ad82793cf83be1bd3"
+EXPECTED_SHA256 = "95e862f455018b883d3db4d0829956396e0327f10209c9f204d643665d418905"
 
 
 def golf_embeddings_sha256():

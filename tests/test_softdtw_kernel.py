@@ -7,7 +7,7 @@ import torch
 
 from _reference import softdtw_grad_reference, softdtw_reference
 from sklav.alignment import soft_alignment, soft_dtw, soft_dtw_from_cost
-from sklav.alignment import softdtw as softdtw_module
+from sklav.alignment import _softdtw_dispatch as dispatch_module
 
 numba_kernels = pytest.importorskip("sklav.alignment._softdtw_numba")
 
@@ -60,28 +60,43 @@ def test_log_and_inverse_on_one_to_three():
     assert log[0] == 0.0
 
 
-def test_forward_sweep_is_simd_on_avx2():
-    # a guard on performance: the soft-min loop must compile to packed AVX2
-    # code (its exp and log inlined), not to scalar code
+def _fresh_asm(kernel, *args):
+    """Assembly of ``kernel`` compiled afresh (not from the cache) for ``args``."""
+    import numba
+
+    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("cache", "nopython")}
+    fresh = numba.njit(**options)(kernel.py_func)
+    fresh(*args)
+    return fresh.inspect_asm(fresh.signatures[0])
+
+
+@pytest.mark.parametrize("weights_dtype", [np.float64, np.float32])
+def test_sweeps_are_simd_on_avx2(weights_dtype):
+    # a guard on performance: the soft-min loop and the backward's
+    # multiply-add loop must compile to packed AVX2 code (exp and log
+    # inlined), not to scalar code, with either dtype of saved weights
     import llvmlite.binding as llvm
 
     if not llvm.get_host_cpu_features().get("avx2", False):
         pytest.skip("the host CPU has no AVX2")
-    import numba
-
-    kernel = numba_kernels._forward_strip
-    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("cache", "nopython")}
-    fresh = numba.njit(**options)(kernel.py_func)  # not from the cache: its assembly is kept
     G = np.random.default_rng(0).random((8, 8))
     zeros = np.zeros(8)
-    weights = np.empty((2, 65))
+    weights = np.zeros((2, 65), weights_dtype)
     top = np.full(9, np.inf)
     top[0] = 0.0
-    scratch = [np.empty(9) for _ in range(5)]  # bottom, three diagonals, costs
-    args = (G, zeros, zeros, 1.0, -np.inf, 0, 8, 8, 0.1, weights[0], weights[1], 0, top)
-    fresh(*args, *scratch, numba_kernels.CONSTANTS)
-    asm = fresh.inspect_asm(fresh.signatures[0])
+    scratch = [np.empty(10) for _ in range(5)]  # bottom, three diagonals, costs
+    band = (-7, 7)
+    asm = _fresh_asm(
+        numba_kernels._forward_strip, G, zeros, zeros, 1.0, -np.inf, 0, 8, 8, *band, 0.1,
+        weights[0], weights[1], 0, top, *scratch, numba_kernels.CONSTANTS,
+    )
     assert any("vdivpd" in line and "ymm" in line for line in asm.splitlines())
+    E, sums, rows, e = np.zeros((8, 8)), np.zeros((2, 8)), np.zeros((2, 9)), np.zeros((3, 10))
+    asm = _fresh_asm(
+        numba_kernels._backward_strip, weights[0], weights[1], 0, 8, 8, *band, 0, 64, 1.0,
+        E, sums[0], sums[1], rows[0], rows[1], e[0], e[1], e[2],
+    )
+    assert any("vfmadd" in line and "pd" in line and "ymm" in line for line in asm.splitlines())
 
 
 # --------------------------------------------------------------------------
@@ -222,7 +237,7 @@ def test_soft_alignment_equals_gradient_of_the_cost():
 
 @pytest.fixture
 def torch_kernel(monkeypatch):
-    monkeypatch.setattr(softdtw_module, "_FORCE_TORCH_KERNEL", True)
+    monkeypatch.setattr(dispatch_module, "_FORCE_TORCH_KERNEL", True)
 
 
 def test_torch_fallback_matches_reference(torch_kernel):
@@ -246,7 +261,7 @@ def test_torch_fallback_agrees_with_numba(monkeypatch):
     x, y = torch.randn(2, 12, 3, generator=gen), torch.randn(2, 10, 3, generator=gen)
     results = []
     for force in (False, True):
-        monkeypatch.setattr(softdtw_module, "_FORCE_TORCH_KERNEL", force)
+        monkeypatch.setattr(dispatch_module, "_FORCE_TORCH_KERNEL", force)
         cost = D.clone().requires_grad_()
         values = soft_dtw_from_cost(cost, 0.1, [12, 5], [10, 9])
         values.sum().backward()
@@ -256,8 +271,8 @@ def test_torch_fallback_agrees_with_numba(monkeypatch):
 
 
 def test_fallback_warns_once_without_numba(monkeypatch):
-    monkeypatch.setattr(softdtw_module, "_softdtw_numba", None)
-    monkeypatch.setattr(softdtw_module, "_warned_no_numba", False)
+    monkeypatch.setattr(dispatch_module, "_softdtw_numba", None)
+    monkeypatch.setattr(dispatch_module, "_warned_no_numba", False)
     x, y = torch.randn(1, 3, 2), torch.randn(1, 4, 2)
     with pytest.warns(RuntimeWarning, match="numba is not available"):
         soft_dtw(x, y)

@@ -17,20 +17,31 @@ strided cost gather and E scatter; a strip's diagonals touch ``STRIP``
 lines, which software prefetches fetch ahead, and they are still long
 enough for SIMD.
 
+Band. Pair ``b`` computes only the cells with ``band[b, 0] <= j - i <=
+band[b, 1]`` (a Sakoe-Chiba band; the full table by default); the others are
+``R = +inf`` and ``E = 0``. A strip sweeps only the diagonals, and each
+diagonal only the rows, that meet the band, so the time and the saved
+weights scale with the band's cells. The next diagonals read one row past
+either end of a diagonal: those slots of its buffer hold ``+inf`` (``R``)
+or 0 (``E``), and so does ``bottom`` one column past the band.
+
 Layout. The three last diagonals of ``R`` (and, backwards, of ``E``) of a
 strip live in small buffers indexed by row, so the predecessors of the
 cells of a diagonal are contiguous slices. The soft-min weights are saved
 diagonal-major within each strip, strips one after the other: in pair
-``b``, the strip of rows ``r0..r0+h-1`` starts at offset ``r0 * ny[b]``, and
-within it the cells of the strip's diagonal ``k`` (local rows
-``lo_k..hi_k``) follow the cells of its previous diagonals.
-``weights[b, 0]`` is the weight of the diagonal predecessor ``(i-1, j-1)``
-in the soft-min of cell ``(i, j)``, ``weights[b, 1]`` that of the upper one
-``(i-1, j)`` (the left weight is one minus their sum). One more slot,
-``weights[b, :, nx * ny]``, is zero, so that the backward sweep reads
-finite weights one cell past either end of a diagonal, where the matching
-``E`` slot is zero. This layout is private to this module:
-``softdtw_backward*`` read what ``softdtw_forward`` wrote.
+``b``, the strip of rows ``r0..r0+h-1`` starts after the band's cells of
+rows ``0..r0-1`` (``r0 * ny[b]`` without a band), and within it the cells
+of the strip's diagonal ``k`` (local rows ``lo_k..hi_k``) follow the cells
+of its previous diagonals. ``weights[b, 0]`` is the weight of the diagonal
+predecessor ``(i-1, j-1)`` in the soft-min of cell ``(i, j)``,
+``weights[b, 1]`` that of the upper one ``(i-1, j)`` (the left weight is
+one minus their sum, in float64). The weights may be stored in float32
+(probabilities; 8 bytes a cell instead of 16), and those below
+``_TINY_WEIGHT`` are stored as zero (no subnormal float32). One more slot after a
+pair's cells is zero, so that the backward sweep reads finite weights one
+cell past either end of a diagonal, where the matching ``E`` slot is zero.
+This layout is private to this module: ``softdtw_backward*`` read what
+``softdtw_forward`` wrote.
 
 Underflow. Soft-min terms below ``exp(-345) ~ 1e-150`` are flushed to zero,
 and so are entries of ``E`` below ``1e-150``, so no product in either sweep is
@@ -240,23 +251,52 @@ def _log_and_inverse(s, C):
 STRIP = 64
 _AHEAD = 16  # prefetch distance along a row of the cost / E, in columns
 _AHEAD_W = 512  # prefetch distance along the weights, in cells
+_TINY_WEIGHT = 1e-30  # saved weights below are zero: no subnormal float32
 
 # Unsigned indices: numba then emits no negative-index wraparound code.
 _u = np.uint64
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_span(i, m, lower, upper):
+    """First and last column of row ``i`` in the band ``lower <= j - i <= upper``."""
+    return max(0, i + lower), min(m - 1, i + upper)
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_cells(r0, h, m, lower, upper):
+    """Cells of rows ``r0 .. r0 + h - 1`` in the band."""
+    total = 0
+    for i in range(r0, r0 + h):
+        first, last = _row_span(i, m, lower, upper)
+        total += max(0, last - first + 1)
+    return total
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _diagonal_rows(k, r0, h, m, lower, upper):
+    """Local rows ``lo .. hi`` of the strip's cells ``(i, k - i)`` in the table
+    and the band (``lower <= k - i - r0 <= upper``); ``lo = hi + 1`` when the
+    diagonal misses a band of zero width."""
+    lo = max(max(0, k - m + 1), -((r0 + upper - k) // 2))  # ceil((k - r0 - upper) / 2)
+    hi = min(min(h - 1, k), (k - r0 - lower) // 2)
+    return lo, hi
+
+
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
 def _forward_strip(
-    G, sx, sy, alpha, floor, r0, h, m, gamma, wd, wu, base, top, bottom, r_a, r_b, r_c, cost, C
+    G, sx, sy, alpha, floor, r0, h, m, lower, upper, gamma, wd, wu, base, top, bottom,
+    r_a, r_b, r_c, cost, C,
 ):
-    """Rows ``r0 .. r0 + h - 1`` of the DP.
+    """Rows ``r0 .. r0 + h - 1`` of the DP, cells of the band ``lower <= j - i <= upper``.
 
     ``top[j + 1]`` is ``R[r0 - 1, j]`` for ``j = -1 .. m - 1``; ``bottom``
-    gets the same for row ``r0 + h - 1``. The weights of the strip go to
-    ``wd``, ``wu`` from ``base`` on, diagonal-major within the strip.
-    ``r_*`` (length >= h + 1) hold one anti-diagonal of R each, indexed by
-    local row + 1 (slot 0 is row r0 - 1); ``cost`` (length >= h) holds the
-    costs of the current diagonal.
+    gets the same for row ``r0 + h - 1`` (its band's columns and one more).
+    The weights of the strip go to ``wd``, ``wu`` from ``base`` on,
+    diagonal-major within the strip; returns where they end. ``r_*``
+    (length >= h + 1) hold one anti-diagonal of R each, indexed by local
+    row + 1 (slot 0 is row r0 - 1); ``cost`` (length >= h) holds the costs
+    of the current diagonal.
     """
     inv_gamma = 1.0 / gamma
     r_prev2, r_prev, r_cur = r_a, r_b, r_c
@@ -267,61 +307,74 @@ def _forward_strip(
     bottom[0] = _INF
     off = base
     n_weights = wd.shape[0]
-    for k in range(h + m - 1):
-        lo = max(0, k - m + 1)
-        hi = min(h - 1, k)
+    first = max(0, r0 + lower)  # the band's first column in row r0
+    last = min(m - 1, r0 + h - 1 + upper)  # and its last in row r0 + h - 1
+    for k in range(first, h + last):
+        lo, hi = _diagonal_rows(k, r0, h, m, lower, upper)
         length = hi - lo + 1
-        if lo == 0:  # cell (r0, k) reads row r0 - 1
-            r_prev2[0] = top[k]
-            r_prev[0] = top[k + 1]
-        # costs of the diagonal, gathered (strided) into a contiguous buffer
-        urow, ucol = _u(r0 + lo), _u(k - lo)
-        for t in range(length):
-            ut = _u(t)
-            i = urow + ut
-            j = ucol - ut
-            if j + _u(_AHEAD) < _u(m):
-                _prefetch2(G, i, j + _u(_AHEAD), False)
-            cost[ut] = max(sx[i] + sy[j] + alpha * G[i, j], floor)
-        ahead = off + _AHEAD_W
-        if ahead + length < n_weights:
-            for q in range(0, length + 8, 8):
-                _prefetch(wd, ahead + q)
-                _prefetch(wu, ahead + q)
-        # the diagonal itself: SIMD (slices keep indices provably >= 0, so
-        # numba's negative-index wraparound folds away)
-        wd_k = wd[off : off + length]
-        wu_k = wu[off : off + length]
-        for t in range(length):
-            i = lo + t
-            diag = r_prev2[i]
-            up = r_prev[i]
-            left = r_prev[i + 1]
-            a = min(diag, up)
-            b = max(diag, up)
-            smallest = min(a, left)
-            largest = max(b, left)
-            middle = max(a, min(b, left))
-            e_mid = _exp_nonpositive((smallest - middle) * inv_gamma, C)
-            e_big = _exp_nonpositive((smallest - largest) * inv_gamma, C)
-            log_total, inv_total = _log_and_inverse(1.0 + e_mid + e_big, C)
-            e_diag = 1.0 if diag == smallest else (e_big if diag == largest else e_mid)
-            e_up = 1.0 if up == smallest else (e_big if up == largest else e_mid)
-            r_cur[i + 1] = cost[t] + (smallest - gamma * log_total)
-            wd_k[t] = e_diag * inv_total
-            wu_k[t] = e_up * inv_total
-        if hi == h - 1:
-            bottom[k - hi + 1] = r_cur[h]
-        off += length
+        if length > 0:
+            if lo == 0:  # cell (r0, k) reads row r0 - 1
+                r_prev2[0] = top[k]
+                r_prev[0] = top[k + 1]
+            # costs of the diagonal, gathered (strided) into a contiguous buffer
+            urow, ucol = _u(r0 + lo), _u(k - lo)
+            for t in range(length):
+                ut = _u(t)
+                i = urow + ut
+                j = ucol - ut
+                if j + _u(_AHEAD) < _u(m):
+                    _prefetch2(G, i, j + _u(_AHEAD), False)
+                cost[ut] = max(sx[i] + sy[j] + alpha * G[i, j], floor)
+            ahead = off + _AHEAD_W
+            if ahead + length < n_weights:
+                for q in range(0, length + 8, 8):
+                    _prefetch(wd, ahead + q)
+                    _prefetch(wu, ahead + q)
+            # the diagonal itself: SIMD (slices keep indices provably >= 0, so
+            # numba's negative-index wraparound folds away)
+            wd_k = wd[off : off + length]
+            wu_k = wu[off : off + length]
+            for t in range(length):
+                i = lo + t
+                diag = r_prev2[i]
+                up = r_prev[i]
+                left = r_prev[i + 1]
+                a = min(diag, up)
+                b = max(diag, up)
+                smallest = min(a, left)
+                largest = max(b, left)
+                middle = max(a, min(b, left))
+                e_mid = _exp_nonpositive((smallest - middle) * inv_gamma, C)
+                e_big = _exp_nonpositive((smallest - largest) * inv_gamma, C)
+                log_total, inv_total = _log_and_inverse(1.0 + e_mid + e_big, C)
+                e_diag = 1.0 if diag == smallest else (e_big if diag == largest else e_mid)
+                e_up = 1.0 if up == smallest else (e_big if up == largest else e_mid)
+                r_cur[i + 1] = cost[t] + (smallest - gamma * log_total)
+                w_diag = e_diag * inv_total
+                w_up = e_up * inv_total
+                wd_k[t] = w_diag if w_diag >= _TINY_WEIGHT else 0.0
+                wu_k[t] = w_up if w_up >= _TINY_WEIGHT else 0.0
+            if hi == h - 1:
+                bottom[k - hi + 1] = r_cur[h]
+            off += length
+        # row lo - 1 lies outside the band or the table, and may hold a value
+        # of an earlier diagonal (lo only grows); rows past hi never held one
+        r_cur[lo] = _INF
         r_prev2, r_prev, r_cur = r_prev, r_cur, r_prev2
+    if last + 1 < m:  # the next strip's first row reaches one column further
+        bottom[last + 2] = _INF
+    return off
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
-def _forward_pair(G, sx, sy, alpha, floor, n, m, gamma, wd, wu, rows, r_a, r_b, r_c, cost, C):
+def _forward_pair(
+    G, sx, sy, alpha, floor, n, m, lower, upper, gamma, wd, wu, rows, r_a, r_b, r_c, cost, C
+):
     """Soft-DTW value of one pair; fills its weights ``wd``, ``wu``.
 
-    ``rows`` is (2, >= m + 1) scratch for the strip boundaries; ``r_*`` and
-    ``cost`` (length >= min(n, STRIP) + 1) scratch for the diagonals.
+    ``rows`` is (2, >= m + 1) scratch for the strip boundaries; ``r_*``
+    (length >= min(n, STRIP) + 1) and ``cost`` (>= min(n, STRIP)) scratch
+    for the diagonals.
     """
     top = rows[0]
     bottom = rows[1]
@@ -331,11 +384,10 @@ def _forward_pair(G, sx, sy, alpha, floor, n, m, gamma, wd, wu, rows, r_a, r_b, 
     base = 0
     for r0 in range(0, n, STRIP):
         h = min(STRIP, n - r0)
-        _forward_strip(
-            G, sx, sy, alpha, floor, r0, h, m, gamma, wd, wu, base, top, bottom,
+        base = _forward_strip(
+            G, sx, sy, alpha, floor, r0, h, m, lower, upper, gamma, wd, wu, base, top, bottom,
             r_a, r_b, r_c, cost, C,
         )
-        base += h * m
         top, bottom = bottom, top
     wd[base] = 0.0
     wu[base] = 0.0
@@ -344,36 +396,38 @@ def _forward_pair(G, sx, sy, alpha, floor, n, m, gamma, wd, wu, rows, r_a, r_b, 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
 def _backward_strip(
-    wd, wu, r0, h, m, base, scale, E, row_sum, col_sum, below, above, e_a, e_b, e_c
+    wd, wu, r0, h, m, lower, upper, base, cells, scale, E, row_sum, col_sum, below, above,
+    e_a, e_b, e_c,
 ):
     """Expected alignment of rows ``r0 .. r0 + h - 1``, times ``scale``.
 
-    ``below[j]`` is what row ``r0 + h`` passes to cell ``(r0 + h - 1, j)``:
+    The strip's ``cells`` weights start at ``base``. ``below[j]`` is what
+    row ``r0 + h`` passes to cell ``(r0 + h - 1, j)``:
     ``E[r0 + h, j + 1] * wd[r0 + h, j + 1] + E[r0 + h, j] * wu[r0 + h, j]``
     (for the last strip, 1 at ``j = m - 1``, else 0); ``above`` gets the
-    same for row ``r0 - 1``. ``e_*`` (length >= h + 1) hold one
-    anti-diagonal of E each (unscaled), indexed by local row; the slots just
-    outside a diagonal's rows are zero, so the successors outside the strip
-    contribute nothing through them. (The SIMD loop touches few arrays: with
-    more, LLVM gives up the run-time overlap checks it needs to vectorise.)
+    same for row ``r0 - 1`` (over the columns that row's band reads).
+    ``e_*`` (length >= h + 1) hold one anti-diagonal of E each (unscaled),
+    indexed by local row; the slots just outside a diagonal's rows are
+    zero, so the successors outside the strip or the band contribute
+    nothing through them. (The SIMD loop touches few arrays: with more,
+    LLVM gives up the run-time overlap checks it needs to vectorise.)
     """
     for s in range(h + 1):
         e_a[s] = 0.0
         e_b[s] = 0.0
         e_c[s] = 0.0
-    for j in range(m):
+    first = max(0, r0 + lower)
+    for j in range(max(0, first - 1), min(m - 1, r0 + upper) + 1):
         above[j] = 0.0
     e_next2, e_next, e_cur = e_a, e_b, e_c
-    total = h * m
     # offsets and first rows of diagonals k + 1 and k + 2; past the strip:
-    # offset h * m, first row h
-    off1, lo1 = total, h
-    off2, lo2 = total, h
-    for k in range(h + m - 2, -1, -1):
-        lo = max(0, k - m + 1)
-        hi = min(h - 1, k)
+    # offset cells, first row h
+    off1, lo1 = cells, h
+    off2, lo2 = cells, h
+    for k in range(h - 1 + min(m - 1, r0 + h - 1 + upper), first - 1, -1):
+        lo, hi = _diagonal_rows(k, r0, h, m, lower, upper)
         length = hi - lo + 1
-        off = off1 - length
+        off = off1 - length  # length >= 0: lo <= hi + 1
         base2 = base + off2 + 1 + lo - lo2  # weights index of (i + 1, j + 1) for t = 0
         base1 = base + off1 + lo - lo1  # weights index of (i, j + 1) for t = 0
         ahead = base1 - _AHEAD_W
@@ -394,7 +448,8 @@ def _backward_strip(
                 + e_next[i] * (1.0 - wd_right[t] - wu_right[t])
             )
             e_out[t] = value if value >= 1e-150 else 0.0  # no subnormals downstream
-        if hi == h - 1:  # the last row's successors below the strip
+        if hi == h - 1:  # the last row's successors below the strip (an empty
+            # diagonal's slot hi is zeroed just below)
             value = e_cur[hi] + below[k - hi]
             e_cur[hi] = value if value >= 1e-150 else 0.0
         e_cur[hi + 1] = 0.0
@@ -420,13 +475,13 @@ def _backward_strip(
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
-def _backward_pair(wd, wu, n, m, scale, E, row_sum, col_sum, rows, e_a, e_b, e_c):
+def _backward_pair(wd, wu, n, m, lower, upper, scale, E, row_sum, col_sum, rows, e_a, e_b, e_c):
     """Expected alignment of one pair, times ``scale``, into ``E``.
 
-    Writes ``E[:n, :m]`` and zeros the rest of ``E``; ``row_sum`` /
-    ``col_sum`` (float64) get the sums of the scaled ``E`` over its rows /
-    columns (zero past ``n`` / ``m``). ``rows`` is (2, >= m) scratch; ``e_*``
-    (length >= min(n, STRIP) + 1) scratch.
+    Writes ``E[:n, :m]`` (zero outside the band) and zeros the rest of
+    ``E``; ``row_sum`` / ``col_sum`` (float64) get the sums of the scaled
+    ``E`` over its rows / columns (zero past ``n`` / ``m``). ``rows`` is
+    (2, >= m) scratch; ``e_*`` (length >= min(n, STRIP) + 1) scratch.
     """
     n_full, m_full = E.shape
     for i in range(row_sum.shape[0]):
@@ -438,16 +493,23 @@ def _backward_pair(wd, wu, n, m, scale, E, row_sum, col_sum, rows, e_a, e_b, e_c
     for j in range(m):
         below[j] = 0.0
     below[m - 1] = 1.0  # d value / d R[n - 1, m - 1]
+    base = _band_cells(0, n, m, lower, upper)
     last = ((n - 1) // STRIP) * STRIP
     for r0 in range(last, -1, -STRIP):
         h = min(STRIP, n - r0)
+        cells = _band_cells(r0, h, m, lower, upper)
+        base -= cells
         _backward_strip(
-            wd, wu, r0, h, m, r0 * m, scale, E, row_sum, col_sum, below, above, e_a, e_b, e_c
+            wd, wu, r0, h, m, lower, upper, base, cells, scale, E, row_sum, col_sum, below, above,
+            e_a, e_b, e_c,
         )
         below, above = above, below
-    # padding
+    # outside the band, and padding
     for i in range(n):
-        for j in range(m, m_full):
+        first, last_col = _row_span(i, m, lower, upper)
+        for j in range(first):
+            E[i, j] = 0.0
+        for j in range(last_col + 1, m_full):
             E[i, j] = 0.0
     for i in range(n, n_full):
         for j in range(m_full):
@@ -473,7 +535,7 @@ def _squared_norms(X, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _forward_range(G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C, start, stop):
+def _forward_range(G, X, Y, alpha, floor, nx, ny, band, gamma, values, weights, C, start, stop):
     B, n, m = G.shape
     h = min(n, STRIP)
     r = np.empty((3, h + 1))
@@ -485,17 +547,17 @@ def _forward_range(G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C, sta
         _squared_norms(X[b], sx)
         _squared_norms(Y[b], sy)
         values[b] = _forward_pair(
-            G[b], sx, sy, alpha, floor, nx[b], ny[b], gamma,
+            G[b], sx, sy, alpha, floor, nx[b], ny[b], band[b, 0], band[b, 1], gamma,
             weights[b, 0], weights[b, 1], rows, r[0], r[1], r[2], cost, C,
         )
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _forward_parallel(G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C, chunks):
+def _forward_parallel(G, X, Y, alpha, floor, nx, ny, band, gamma, values, weights, C, chunks):
     B = G.shape[0]
     for c in numba.prange(chunks):
         _forward_range(
-            G, X, Y, alpha, floor, nx, ny, gamma, values, weights, C,
+            G, X, Y, alpha, floor, nx, ny, band, gamma, values, weights, C,
             c * B // chunks, (c + 1) * B // chunks,
         )
 
@@ -509,14 +571,14 @@ def _scale_rows(X, s, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _backward_range(weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY, start, stop):
+def _backward_range(weights, nx, ny, band, scale, E, row_sum, col_sum, X, Y, SX, SY, start, stop):
     B, n, m = E.shape
     h = min(n, STRIP)
     e = np.empty((3, h + 1))
     rows = np.empty((2, m))
     for b in range(start, stop):
         _backward_pair(
-            weights[b, 0], weights[b, 1], nx[b], ny[b], scale[b],
+            weights[b, 0], weights[b, 1], nx[b], ny[b], band[b, 0], band[b, 1], scale[b],
             E[b], row_sum[b], col_sum[b], rows, e[0], e[1], e[2],
         )
         _scale_rows(X[b], row_sum[b], SX[b])
@@ -524,23 +586,45 @@ def _backward_range(weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY, s
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _backward_parallel(weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY, chunks):
+def _backward_parallel(
+    weights, nx, ny, band, scale, E, row_sum, col_sum, X, Y, SX, SY, chunks
+):
     B = E.shape[0]
     for c in numba.prange(chunks):
         _backward_range(
-            weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY,
+            weights, nx, ny, band, scale, E, row_sum, col_sum, X, Y, SX, SY,
             c * B // chunks, (c + 1) * B // chunks,
         )
 
 
-def _chunks(nx, ny, threads):
-    """Parts to split a batch with these lengths into: 1 (no threads), or
-    up to 8 per thread, handed out one at a time (``_run``), so that a thread
-    that the OS pauses (other processes on the cores) holds up one part, not
-    half of the batch."""
-    B = nx.shape[0]
+@numba.njit(cache=True, nogil=True)
+def _pair_cells(nx, ny, band, out):
+    for b in range(nx.shape[0]):
+        out[b] = _band_cells(0, nx[b], ny[b], band[b, 0], band[b, 1])
+
+
+def band_cells(nx, ny, band=None):
+    """Cells each pair computes, ``(B,)`` int64: ``nx * ny`` without a band."""
+    if band is None:
+        return nx * ny
+    cells = np.empty(nx.shape[0], dtype=np.int64)
+    _pair_cells(nx, ny, band, cells)
+    return cells
+
+
+def _full_band(nx, ny):
+    """The band that holds every cell: ``-(nx - 1) <= j - i <= ny - 1``."""
+    return np.stack([1 - nx, ny - 1], axis=1).astype(np.int64)
+
+
+def _chunks(cells, threads):
+    """Parts to split a batch whose pairs have these many cells into: 1 (no
+    threads), or up to 8 per thread, handed out one at a time
+    (``_run_parallel``), so that a thread that the OS pauses (other
+    processes on the cores) holds up one part, not half of the batch."""
+    B = cells.shape[0]
     threads = min(threads, numba.get_num_threads())
-    if B < 2 or threads < 2 or int(np.dot(nx, ny)) < PARALLEL_MIN_CELLS:
+    if B < 2 or threads < 2 or int(cells.sum()) < PARALLEL_MIN_CELLS:
         return 1
     return min(B, 8 * threads)
 
@@ -553,7 +637,9 @@ def _run_parallel(kernel, *args):
         numba.set_parallel_chunksize(old)
 
 
-def softdtw_forward(G, nx, ny, gamma, X=None, Y=None, threads=None):
+def softdtw_forward(
+    G, nx, ny, gamma, X=None, Y=None, threads=None, band=None, weights_dtype=np.float64
+):
     """Soft-DTW values ``(B,)`` and the weights for :func:`softdtw_backward`.
 
     Parameters
@@ -569,22 +655,33 @@ def softdtw_forward(G, nx, ny, gamma, X=None, Y=None, threads=None):
     threads : int, optional
         At most this many threads (pairs split between them); numba's
         setting when None.
+    band : ndarray of shape (B, 2), int64, optional
+        Pair ``b`` computes the cells with ``band[b, 0] <= j - i <=
+        band[b, 1]`` only, the others are unreachable (``+inf``); the band
+        must hold ``(0, 0)`` and ``(nx[b] - 1, ny[b] - 1)``. Every cell when
+        None.
+    weights_dtype : {np.float64, np.float32}, default=np.float64
+        Of the saved weights: float32 halves their memory and costs about
+        1e-8 relative in the backward (below float32 rounding).
 
     Returns
     -------
     values : ndarray of shape (B,), float64
-    weights : ndarray of shape (B, 2, n * m + 1), float64
-        Private layout (see the module docstring).
+    weights : ndarray of shape (B, 2, max(cells) + 1), ``weights_dtype``
+        ``cells = band_cells(nx, ny, band)``. Private layout (see the
+        module docstring); give the backward the same ``band``.
     """
     B, n, m = G.shape
     if X is None:
         X, Y, alpha, floor = np.empty((B, n, 0)), np.empty((B, m, 0)), 1.0, -np.inf
     else:
         alpha, floor = -2.0, 0.0
+    cells = band_cells(nx, ny, band)
+    band = _full_band(nx, ny) if band is None else band
     values = np.empty(B)
-    weights = np.empty((B, 2, n * m + 1))
-    chunks = _chunks(nx, ny, numba.get_num_threads() if threads is None else threads)
-    args = (G, X, Y, alpha, floor, nx, ny, float(gamma), values, weights, CONSTANTS)
+    weights = np.empty((B, 2, int(cells.max(initial=0)) + 1), dtype=weights_dtype)
+    chunks = _chunks(cells, numba.get_num_threads() if threads is None else threads)
+    args = (G, X, Y, alpha, floor, nx, ny, band, float(gamma), values, weights, CONSTANTS)
     if chunks == 1:
         _forward_range(*args, 0, B)
     else:
@@ -593,33 +690,38 @@ def softdtw_forward(G, nx, ny, gamma, X=None, Y=None, threads=None):
 
 
 def softdtw_backward_into(
-    weights, nx, ny, scale, E, row_sum, col_sum, X=None, Y=None, SX=None, SY=None, threads=None
+    weights, nx, ny, scale, E, row_sum, col_sum, X=None, Y=None, SX=None, SY=None,
+    threads=None, band=None,
 ):
     """Fill ``E`` (B, n, m) with the expected alignment times ``scale[b]``.
 
     ``E`` may be float32 or float64 (C-contiguous); it is zero outside the
-    valid region. ``row_sum`` (B, n) and ``col_sum`` (B, m), float64, get its
-    sums over the last and the middle axis. With ``X`` (B, n, d) and ``Y``
-    (B, m, d), of ``E``'s dtype, ``SX`` and ``SY`` (same shapes) get
-    ``X * row_sum[..., None]`` and ``Y * col_sum[..., None]``: the
-    row-scaling terms of the gradients of a squared Euclidean cost.
-    ``threads`` as in :func:`softdtw_forward`.
+    valid region and the band. ``row_sum`` (B, n) and ``col_sum`` (B, m),
+    float64, get its sums over the last and the middle axis. With ``X``
+    (B, n, d) and ``Y`` (B, m, d), of ``E``'s dtype, ``SX`` and ``SY``
+    (same shapes) get ``X * row_sum[..., None]`` and ``Y * col_sum[...,
+    None]``: the row-scaling terms of the gradients of a squared Euclidean
+    cost. ``threads`` and ``band`` as in :func:`softdtw_forward`.
     """
     if X is None:
         B, n, m = E.shape
         X = SX = np.empty((B, n, 0), E.dtype)
         Y = SY = np.empty((B, m, 0), E.dtype)
-    args = (weights, nx, ny, scale, E, row_sum, col_sum, X, Y, SX, SY)
-    chunks = _chunks(nx, ny, numba.get_num_threads() if threads is None else threads)
+    cells = band_cells(nx, ny, band)
+    band = _full_band(nx, ny) if band is None else band
+    args = (weights, nx, ny, band, scale, E, row_sum, col_sum, X, Y, SX, SY)
+    chunks = _chunks(cells, numba.get_num_threads() if threads is None else threads)
     if chunks == 1:
         _backward_range(*args, 0, E.shape[0])
     else:
         _run_parallel(_backward_parallel, *args, chunks)
 
 
-def softdtw_backward(weights, nx, ny, n, m):
+def softdtw_backward(weights, nx, ny, n, m, band=None):
     """Expected alignment ``E = d value / d cost``, ``(B, n, m)`` float64."""
     B = weights.shape[0]
     E = np.empty((B, n, m))
-    softdtw_backward_into(weights, nx, ny, np.ones(B), E, np.empty((B, n)), np.empty((B, m)))
+    softdtw_backward_into(
+        weights, nx, ny, np.ones(B), E, np.empty((B, n)), np.empty((B, m)), band=band
+    )
     return E

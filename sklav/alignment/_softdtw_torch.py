@@ -1,9 +1,11 @@
 """Pure-torch Soft-DTW kernels on the CPU, the fallback without numba.
 
 The same wavefront as the numba kernels (``_softdtw_numba``), one vector
-operation per anti-diagonal, all in float64. :mod:`sklav.alignment.softdtw`
+operation per anti-diagonal, all in float64. ``_softdtw_dispatch``
 dispatches here when numba does not import (or when its private switch
-``_FORCE_TORCH_KERNEL`` is set, for the tests).
+``_FORCE_TORCH_KERNEL`` is set, for the tests). With a band (``(B, 2)``
+int64: the lowest and highest ``j - i`` of each pair), the cells outside it
+are masked: ``R = +inf``, zero weights, ``E = 0``.
 """
 
 import torch
@@ -18,11 +20,18 @@ def gram_to_sq_euclidean(gram, x64, y64):
     return (sq_x[:, :, None] + sq_y[:, None, :]).add_(gram, alpha=-2.0).clamp_min_(0.0)
 
 
-def torch_forward(D, nx, ny, gamma):
+def _in_band(i, j, band):
+    """(B, len(i)) mask of the cells ``(i, j)`` inside each pair's band."""
+    offset = (j - i)[None, :]
+    return (offset >= band[:, :1]) & (offset <= band[:, 1:])
+
+
+def torch_forward(D, nx, ny, gamma, band=None):
     """Values (B,) and weights (B, 3, n + 2, m + 2), float64.
 
     ``weights[b, :, i + 1, j + 1]``: soft-min weights of the diagonal, upper
-    and left predecessors of cell ``(i, j)``; zero on the border.
+    and left predecessors of cell ``(i, j)``; zero on the border and outside
+    the band.
     """
     B, n, m = D.shape
     R = torch.full((B, n + 1, m + 1), float("inf"), dtype=torch.float64)
@@ -36,14 +45,21 @@ def torch_forward(D, nx, ny, gamma):
         z = torch.stack((R_flat[:, cell - m - 2], R_flat[:, cell - m - 1], R_flat[:, cell - 1]), 1)
         z = z.mul_(-1.0 / gamma)
         lse = torch.logsumexp(z, 1)
-        R_flat[:, cell] = D_flat[:, i * m + j] - gamma * lse
-        W_flat[:, :, (i + 1) * (m + 2) + j + 1] = torch.exp(z - lse[:, None])
+        r = D_flat[:, i * m + j] - gamma * lse
+        w = torch.exp(z - lse[:, None])
+        if band is not None:  # cells outside: all-inf predecessors give NaN here
+            inside = _in_band(i, j, band)
+            r = torch.where(inside, r, float("inf"))
+            w = torch.where(inside[:, None], w, 0.0)
+        R_flat[:, cell] = r
+        W_flat[:, :, (i + 1) * (m + 2) + j + 1] = w
     values = R[torch.arange(B), nx, ny]
     return values, weights
 
 
-def torch_backward(weights, nx, ny, n, m):
-    """Expected alignment (B, n, m) float64, zero outside the valid lengths."""
+def torch_backward(weights, nx, ny, n, m, band=None):
+    """Expected alignment (B, n, m) float64, zero outside the valid lengths
+    and the band."""
     B = weights.shape[0]
     E = torch.zeros((B, n + 2, m + 2), dtype=torch.float64)
     E_flat, W_flat = E.view(B, -1), weights.view(B, 3, -1)
@@ -62,5 +78,6 @@ def torch_backward(weights, nx, ny, n, m):
             + E_flat[:, cell + 1] * W_flat[:, 2, cell + 1]
         )
         flat = i * m + j
-        E_flat[:, cell] = torch.where(valid[:, flat], value + last[:, flat], 0.0)
+        inside = valid[:, flat] if band is None else valid[:, flat] & _in_band(i, j, band)
+        E_flat[:, cell] = torch.where(inside, value + last[:, flat], 0.0)
     return E[:, 1 : n + 1, 1 : m + 1].contiguous()

@@ -16,6 +16,11 @@ Conventions (shared with the CPU kernels in ``_softdtw_numba``):
 - ``weights[b, i, j, 0]``: weight of ``(i-1, j-1)`` in the soft-min of cell
   ``(i, j)``; ``weights[b, i, j, 1]``: weight of ``(i-1, j)``.
 - ``E = d value / d D``, zero outside the valid region.
+- ``band[b] = (lower, upper)``: pair ``b`` counts the cells with
+  ``lower <= j - i <= upper`` only. The forward sweeps every cell and masks
+  the others (``R = +inf``, zero weights); the backward needs no band: the
+  cells outside get zero weight from their successors inside, and their own
+  successors outside have ``E = 0``, so their ``E`` is 0.
 
 The module imports without Triton; the kernels raise ``ImportError`` when
 called in that case. Setting ``TRITON_INTERPRET=1`` before this module is
@@ -76,13 +81,15 @@ if triton is not None:
 
     @triton.jit
     def _forward_kernel(
-        D_ptr, nx_ptr, ny_ptr, gamma_ptr, values_ptr, weights_ptr, scratch_ptr,
+        D_ptr, nx_ptr, ny_ptr, band_ptr, gamma_ptr, values_ptr, weights_ptr, scratch_ptr,
         n, m, stride_db, stride_di, stride_dj,
         BLOCK: tl.constexpr,
     ):
         pair = tl.program_id(0).to(tl.int64)
         len_x = tl.load(nx_ptr + pair)
         len_y = tl.load(ny_ptr + pair)
+        lower = tl.load(band_ptr + pair * 2)
+        upper = tl.load(band_ptr + pair * 2 + 1)
         gamma = tl.load(gamma_ptr)
         D_ptr += pair * stride_db
         weights_ptr += pair * n * m * 2
@@ -99,26 +106,29 @@ if triton is not None:
                 i = start + lanes
                 j = k - i
                 valid = i <= hi
+                inside = valid & (j - i >= lower) & (j - i <= upper)
                 r_diag = tl.load(
                     prev2 + i - 1, mask=valid & (i > 0) & (j > 0), other=_INF, cache_modifier=_CG
                 )
                 r_diag = tl.where((i == 0) & (j == 0), 0.0, r_diag)
                 r_up = tl.load(prev + i - 1, mask=valid & (i > 0), other=_INF, cache_modifier=_CG)
                 r_left = tl.load(prev + i, mask=valid & (j > 0), other=_INF, cache_modifier=_CG)
-                # Every valid cell has a finite predecessor; masked lanes get 0
-                # so that they compute no inf - inf.
+                # Every cell inside the band has a finite predecessor; the
+                # others get 0 so that they compute no inf - inf, and are
+                # then masked: R = +inf, zero weights.
                 smallest = tl.minimum(tl.minimum(r_diag, r_up), r_left)
-                smallest = tl.where(valid, smallest, 0.0)
+                smallest = tl.where(inside, smallest, 0.0)
                 e_diag = tl.exp((smallest - r_diag) / gamma)
                 e_up = tl.exp((smallest - r_up) / gamma)
                 e_left = tl.exp((smallest - r_left) / gamma)
-                total = tl.where(valid, e_diag + e_up + e_left, 1.0)
-                cost = tl.load(D_ptr + i * stride_di + j * stride_dj, mask=valid, other=0.0)
+                total = tl.where(inside, e_diag + e_up + e_left, 1.0)
+                cost = tl.load(D_ptr + i * stride_di + j * stride_dj, mask=inside, other=0.0)
                 r = cost.to(tl.float64) + smallest - gamma * tl.log(total)
+                r = tl.where(inside, r, _INF)
                 tl.store(cur + i, r, mask=valid)
                 cell = (i * m + j) * 2
-                tl.store(weights_ptr + cell, e_diag / total, mask=valid)
-                tl.store(weights_ptr + cell + 1, e_up / total, mask=valid)
+                tl.store(weights_ptr + cell, tl.where(inside, e_diag / total, 0.0), mask=valid)
+                tl.store(weights_ptr + cell + 1, tl.where(inside, e_up / total, 0.0), mask=valid)
                 is_last = valid & (i == len_x - 1) & (j == len_y - 1)
                 tl.store(values_ptr + pair + 0 * i, r, mask=is_last)
             # The next diagonal reads what this one stored.
@@ -200,6 +210,21 @@ def _check_lengths(nx, ny, batch, n, m, device):
             raise ValueError(f"{name} has entries outside [1, {size}].")
 
 
+def _check_band(band, nx, ny, batch, device):
+    """The ``(B, 2)`` int64 band, contiguous; the full table's when None."""
+    if band is None:
+        return torch.stack([1 - nx, ny - 1], 1).contiguous()
+    _check_device(band, "band")
+    if band.dtype != torch.int64 or band.shape != (batch, 2):
+        raise ValueError(
+            f"band must be an int64 tensor of shape ({batch}, 2), "
+            f"got {band.dtype} of shape {tuple(band.shape)}."
+        )
+    if band.device != device:
+        raise ValueError(f"band is on {band.device}, but the data is on {device}.")
+    return band.contiguous()
+
+
 def _on_device(tensor):
     # Triton launches on the current CUDA device, not on the tensor's.
     return torch.cuda.device(tensor.device) if tensor.is_cuda else contextlib.nullcontext()
@@ -218,7 +243,7 @@ def _launch_config(n, m, block_size):
     return int(block_size), num_warps
 
 
-def softdtw_forward_cuda(D, nx, ny, gamma, *, block_size=None):
+def softdtw_forward_cuda(D, nx, ny, gamma, *, band=None, block_size=None):
     """Soft-DTW values and soft-min weights of a batch of cost matrices.
 
     Parameters
@@ -231,6 +256,11 @@ def softdtw_forward_cuda(D, nx, ny, gamma, *, block_size=None):
         and ``1 <= ny[b] <= m``.
     gamma : float
         Smoothing, > 0.
+    band : torch.Tensor of shape (B, 2), optional
+        Int64 on ``D``'s device: pair ``b`` counts the cells with
+        ``band[b, 0] <= j - i <= band[b, 1]`` only (they must hold ``(0, 0)``
+        and ``(nx[b] - 1, ny[b] - 1)``); the others are unreachable and get
+        zero weights and ``E``. Every cell when None.
     block_size : int, optional
         Cells of a diagonal processed as one vector (a power of two); longer
         diagonals are tiled. Default: the smallest power of two
@@ -271,6 +301,7 @@ def softdtw_forward_cuda(D, nx, ny, gamma, *, block_size=None):
     if not 0 < gamma < float("inf"):
         raise ValueError(f"gamma must be a positive finite float, got {gamma!r}.")
 
+    band = _check_band(band, nx, ny, batch, D.device)
     values = torch.zeros(batch, dtype=torch.float64, device=D.device)
     weights = torch.empty((batch, n, m, 2), dtype=torch.float64, device=D.device)
     if batch == 0:
@@ -281,7 +312,7 @@ def softdtw_forward_cuda(D, nx, ny, gamma, *, block_size=None):
     block, num_warps = _launch_config(n, m, block_size)
     with _on_device(D):
         _forward_kernel[(batch,)](
-            D, nx.contiguous(), ny.contiguous(), gamma_t, values, weights, scratch,
+            D, nx.contiguous(), ny.contiguous(), band, gamma_t, values, weights, scratch,
             n, m, D.stride(0), D.stride(1), D.stride(2),
             BLOCK=block, num_warps=num_warps, num_stages=1,
         )
