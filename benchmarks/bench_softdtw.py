@@ -35,6 +35,11 @@ Two more tables, equal lengths, same cost:
 - divergence: ``soft_dtw(..., normalize=True)`` against
   ``tslearn.metrics.SoftDTWLossPyTorch(gamma, normalize=True)``.
 
+And the barycenter: :func:`sklav.alignment.soft_dtw_barycenter` against
+``tslearn.barycenters.softdtw_barycenter`` (both L-BFGS from the same
+init, gamma 1, ``max_iter=50``, ``tol=1e-3``), wall time and the objective
+each reaches.
+
 Usage: ``python benchmarks/bench_softdtw.py [--repeats 9] [--threads 2] [--quick] [--smoke]``
 (``--smoke``: tiny sizes, to check that the script runs).
 """
@@ -56,7 +61,10 @@ ERROR_SIZE = (4, 256, 256, 128)
 BAND_SIZES = [(4, 256, 256, 128), (1, 2048, 2048, 128)]
 BAND_FRACTION = 0.1
 GAMMA = 0.1
-SMOKE_SIZES = dict(SIZES=[(2, 16, 16, 8)], ERROR_SIZE=(2, 16, 16, 8), BAND_SIZES=[(2, 40, 40, 8)])
+# barycenters: (videos, length, d); lengths vary by +-25% around ``length``
+BARYCENTER_SIZES = [(10, 64, 16), (20, 128, 32)]
+SMOKE_SIZES = dict(SIZES=[(2, 16, 16, 8)], ERROR_SIZE=(2, 16, 16, 8), BAND_SIZES=[(2, 40, 40, 8)],
+                   BARYCENTER_SIZES=[(3, 10, 4)])
 
 
 def sq_dist(x, y):
@@ -122,6 +130,45 @@ def divergence_methods():
     except ImportError:
         out["tslearn"] = None
     return out
+
+
+def barycenter_table(repeats):
+    """Median wall time of sklav's and tslearn's soft-DTW barycenters, and their objectives."""
+    from tslearn.barycenters import softdtw_barycenter
+    from tslearn.utils import to_time_series_dataset
+
+    from sklav.alignment import soft_dtw, soft_dtw_barycenter
+
+    print(f"\nsoft-DTW barycenter, gamma 1, max_iter 50, tol 1e-3: median of {repeats} rounds")
+    print(f"{'(videos, T, d)':>16} {'sklav s':>9} {'tslearn s':>10} {'ratio':>6} {'sklav obj':>11} {'tslearn obj':>12}")
+    for n_videos, length, d in BARYCENTER_SIZES:
+        rng = np.random.default_rng(0)
+        videos = [np.cumsum(rng.normal(size=(int(rng.integers(0.75 * length, 1.25 * length + 1)), d)), 0)
+                  for _ in range(n_videos)]
+        init = soft_dtw_barycenter(videos, 1.0, max_iter=0)  # the same start for both
+        runs = {
+            "sklav": lambda: soft_dtw_barycenter(videos, 1.0, init=init, max_iter=50, tol=1e-3),
+            "tslearn": lambda: softdtw_barycenter(to_time_series_dataset(videos), gamma=1.0, init=init,
+                                                  max_iter=50, tol=1e-3),
+        }
+        times, results = {name: [] for name in runs}, {}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                start = time.perf_counter()
+                results[name] = run()
+                times[name].append(time.perf_counter() - start)
+
+        def objective(z):
+            z = torch.as_tensor(np.asarray(z), dtype=torch.float64)[None].expand(n_videos, -1, -1)
+            padded = torch.zeros(n_videos, max(map(len, videos)), d, dtype=torch.float64)
+            for i, v in enumerate(videos):
+                padded[i, : len(v)] = torch.from_numpy(v)
+            lengths = [len(v) for v in videos]
+            return float(soft_dtw(z, padded, 1.0, y_lengths=lengths).mean())
+
+        ours, theirs = (float(np.median(times[name])) for name in runs)
+        print(f"{str((n_videos, length, d)):>16} {ours:9.3f} {theirs:10.3f} {ours / theirs:5.2f}x "
+              f"{objective(results['sklav']):11.4f} {objective(results['tslearn']):12.4f}", flush=True)
 
 
 def print_table(title, sizes, make_methods, repeats):
@@ -367,6 +414,8 @@ def main():
         "soft-DTW divergence (normalize=True), forward + backward, float32",
         SIZES, lambda size: divergence_methods(), repeats,
     )
+
+    barycenter_table(max(3, repeats // 3))
 
     runs = [fresh_process(_FIRST_CALL_CHILD.format(threads=args.threads)).split() for _ in range(2)]
     for imported, first, misses in runs:
