@@ -1,7 +1,10 @@
 """What the ``sklav`` command reads and writes; private to :mod:`sklav.cli`.
 
-- :func:`read_videos`, :func:`load_model`, :func:`videos_for_model`,
-  :func:`embed_videos`: the inputs, their errors as :class:`CLIError`.
+- :func:`expand_folders`: folders of videos given as VIDEO, replaced by
+  the videos they hold.
+- :func:`read_videos`, :func:`open_videos`, :func:`load_model`,
+  :func:`videos_for_model`, :func:`embed_videos`: the inputs (loaded, or
+  read on demand), their errors as :class:`CLIError`.
 - :class:`OutputFile`: an output checked before any work (its folder is
   created and must be writable, it is not a folder, not one of the inputs,
   and not an existing file unless overwriting is allowed), then written
@@ -20,6 +23,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import tempfile
 import zipfile
@@ -30,7 +34,7 @@ import numpy as np
 from .utils.files import fsync_folder
 
 __all__ = [
-    "CLIError", "Interrupted", "read_videos", "load_model", "videos_for_model", "embed_videos",
+    "CLIError", "Interrupted", "expand_folders", "read_videos", "open_videos", "load_model", "videos_for_model", "embed_videos",
     "OutputFile", "figure_output", "save_figure", "write_npz", "unique_keys", "video_key", "watch_interrupt",
 ]
 
@@ -45,6 +49,50 @@ class Interrupted(KeyboardInterrupt):
 
 # --------------------------------------------------------------------------
 # inputs
+
+
+#: The files a folder of videos contributes (with sub-folders of frames).
+VIDEO_EXTENSIONS = (".npy", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+def _natural_key(name):
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def expand_folders(paths):
+    """Each path, or for a folder of videos the videos in it (not recursive), in name order.
+
+    A folder holding sub-folders (of frames), video files (by extension) or
+    ``.npy`` arrays is a folder of videos; any other folder is one video, a
+    folder of frames.
+    """
+    out = []
+    for path in map(Path, paths):
+        entries = sorted(path.iterdir(), key=lambda p: _natural_key(p.name)) if path.is_dir() else []
+        videos = [str(p) for p in entries if not p.name.startswith(".")
+                  and (p.is_dir() or p.suffix.lower() in VIDEO_EXTENSIONS)]
+        out.extend(videos or [str(path)])
+    return out
+
+
+def open_videos(paths, *, size=None):
+    """The videos of ``paths`` read on demand (:func:`sklav.datasets.open_video`), errors as CLIError.
+
+    As :func:`read_videos`, RGB videos of other sizes are resized to the first one's.
+    """
+    from .datasets import VideoFile, open_video
+
+    try:
+        videos = [open_video(p, size=size) for p in paths]
+        shapes = {v.shape[1:] for v in videos}
+        if len(shapes) > 1 and all(isinstance(v, VideoFile) for v in videos):
+            videos = [VideoFile(p, size=videos[0].shape[1:3]) for p in paths]
+        elif len(shapes) > 1:
+            listing = ", ".join(f"{p} {v.shape[1:]}" for p, v in zip(paths, videos))
+            raise ValueError(f"the videos' per-frame shapes differ: {listing}.")
+    except (ImportError, OSError, ValueError) as exc:  # their messages name the file
+        raise CLIError(str(exc)) from None
+    return videos
 
 
 def read_videos(paths, *, fps=None, size=None, same_shape=True):
@@ -111,10 +159,16 @@ def load_model(path):
     )
 
 
-def videos_for_model(paths, encoder, fps=None):
-    """Load videos in the layout the model was fitted on (RGB resized to its frames)."""
+def videos_for_model(paths, encoder, fps=None, lazy=False):
+    """Videos in the layout the model was fitted on (RGB resized to its frames).
+
+    ``lazy=True`` reads them on demand (not with ``fps``, which needs every frame).
+    """
     size = tuple(encoder.frame_shape_[:2]) if encoder.frame_kind_ == "images" else None
-    videos = read_videos(paths, fps=fps, size=size, same_shape=False)
+    if lazy and fps is None:
+        videos = [open_videos([p], size=size)[0] for p in paths]
+    else:
+        videos = read_videos(paths, fps=fps, size=size, same_shape=False)
     for path, video in zip(paths, videos):
         if tuple(video.shape[1:]) != tuple(encoder.frame_shape_):
             raise CLIError(

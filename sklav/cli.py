@@ -9,8 +9,9 @@
 
 A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
 poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
-or a video file (read with PyAV); :func:`sklav.datasets.load_videos` reads
-them. A MODEL is a joblib file written by ``sklav fit`` (or ``joblib.dump`` of
+or a video file (PyAV). ``fit`` and ``embed`` also take a folder of videos (not
+recursive) and read videos on demand (:func:`sklav.datasets.open_video`);
+with ``--fps`` they are loaded whole (:func:`sklav.datasets.load_videos`). A MODEL is a joblib file written by ``sklav fit`` (or ``joblib.dump`` of
 a fitted :class:`~sklav.LAVEncoder` or a Pipeline holding one); joblib files
 run code when loaded, so load only models you trust.
 
@@ -34,6 +35,8 @@ import numpy as np
 from ._cli_io import (
     CLIError,
     Interrupted,
+    expand_folders,
+    open_videos,
     OutputFile,
     embed_videos,
     figure_output,
@@ -135,11 +138,15 @@ def _interrupted(encoder, output):
 def cmd_fit(args):
     import joblib
 
-    if len(args.videos) < 2:
+    paths = expand_folders(args.videos)
+    if len(paths) < 2:
         raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
-    output = OutputFile(args.output, "model file", inputs=args.videos, force=args.force)
+    output = OutputFile(args.output, "model file", inputs=paths, force=args.force)
     encoder = _encoder_from_args(args)
-    videos = read_videos(args.videos, fps=args.fps, size=args.size)
+    if args.fps is None:
+        videos = open_videos(paths, size=args.size)
+    else:  # resampling needs every frame's time
+        videos = read_videos(paths, fps=args.fps, size=args.size)
     lengths = [len(v) for v in videos]
     print(f"Fitting LAVEncoder on {len(videos)} videos ({sum(lengths)} frames, per-frame shape "
           f"{videos[0].shape[1:]}).")
@@ -159,13 +166,14 @@ def cmd_fit(args):
 
 
 def cmd_embed(args):
-    output = OutputFile(args.output, "embeddings file", inputs=[args.model, *args.videos],
+    paths = expand_folders(args.videos)
+    output = OutputFile(args.output, "embeddings file", inputs=[args.model, *paths],
                         force=args.force, suffixes={".npz"})
     embedder, encoder = load_model(args.model)
-    videos = videos_for_model(args.videos, encoder, fps=args.fps)
-    arrays = dict(zip(unique_keys(args.videos), map(np.asarray, embed_videos(embedder, videos, args.videos))))
+    videos = videos_for_model(paths, encoder, fps=args.fps, lazy=embedder is encoder)
+    arrays = dict(zip(unique_keys(paths), map(np.asarray, embed_videos(embedder, videos, paths))))
     output.write(lambda file: write_npz(file, arrays))
-    for (key, e), path in zip(arrays.items(), args.videos):
+    for (key, e), path in zip(arrays.items(), paths):
         print(f"{key}: {path} -> {e.shape}")
     print(f"Wrote {len(arrays)} embedding array(s) to {output.path}")
     return 0
@@ -324,7 +332,7 @@ def build_parser():
         "written once training ends (a temporary file renamed onto it): a failed or interrupted "
         "fit (Ctrl-C: exit status 130) leaves no file and an existing one as it was. An "
         "existing model file is replaced only with --force; an input never.")
-    fit.add_argument("videos", nargs="+", metavar="VIDEO")
+    fit.add_argument("videos", nargs="+", metavar="VIDEO", help="a video, or a folder of videos")
     fit.add_argument("-o", "--output", default="model.joblib", metavar="OUTPUT",
                      help="model file (default model.joblib); missing folders are created")
     fit.add_argument("--force", **force)
@@ -352,7 +360,7 @@ def build_parser():
         "(folder name for frame folders), made unique with _2, _3...; each key is printed "
         "with its video. An existing file is replaced only with --force.")
     embed.add_argument("model", metavar="MODEL")
-    embed.add_argument("videos", nargs="+", metavar="VIDEO")
+    embed.add_argument("videos", nargs="+", metavar="VIDEO", help="a video, or a folder of videos")
     embed.add_argument("-o", "--output", default="embeddings.npz", metavar="OUTPUT",
                        help="an .npz file (default embeddings.npz); missing folders are created")
     embed.add_argument("--force", **force)

@@ -12,6 +12,9 @@
   encoded file (PyAV) or a folder of jpg frames, as ``(T, H, W, 3)`` uint8.
 - :func:`load_video` and :func:`load_videos`: videos from paths of any kind
   (``.npy`` arrays, frame folders, video files), as the command line reads them.
+- :class:`VideoFile` and :func:`open_video`: a video file or frame folder
+  read on demand (only the frames indexed are decoded), as ``LAVEncoder``
+  reads paths.
 - :func:`render_poses`: a video of 2D skeletons (Penn Action's joints by
   default) drawn as RGB frames, stick figures of real motion.
 - ``PENN_ACTION_EDGES``: the bones of Penn Action's 13-joint skeleton.
@@ -20,6 +23,7 @@
 from ._penn_action import get_penn_action_root, load_penn_action
 from ._penn_selection import load_penn_action_annotations
 from ._penn_sources import PENN_ACTION_EDGES
+from ._lazy_video import VideoFile, open_video
 from ._video import load_video, load_videos, read_frame_folder, read_video
 from .render import render_poses
 
@@ -31,6 +35,8 @@ __all__ = [
     "read_frame_folder",
     "load_video",
     "load_videos",
+    "VideoFile",
+    "open_video",
     "render_poses",
     "PENN_ACTION_EDGES",
 ]

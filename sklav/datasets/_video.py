@@ -70,8 +70,24 @@ def read_frame_folder(path):
     array([ 60., 120., 180.])
     >>> tmp.cleanup()
     """
-    from PIL import Image, UnidentifiedImageError
+    files = frame_files(path)
+    frames = None
+    for i, file in enumerate(files):
+        array = read_frame_image(file)
+        if frames is None:
+            frames = np.empty((len(files),) + array.shape, dtype=np.uint8)
+        elif array.shape != frames.shape[1:]:
+            raise ValueError(
+                f"Frame {str(file)!r} is {array.shape[1]}x{array.shape[0]} (WxH) but "
+                f"{str(files[0])!r} is {frames.shape[2]}x{frames.shape[1]}; all frames of a "
+                "video must share one size."
+            )
+        frames[i] = array
+    return frames
 
+
+def frame_files(path):
+    """The frame images of a frame folder, in frame order (see :func:`read_frame_folder`)."""
     folder = _check_path(path, "path")
     if not folder.exists():
         raise FileNotFoundError(f"Frame folder {str(folder)!r} does not exist.")
@@ -85,23 +101,18 @@ def read_frame_folder(path):
         raise FileNotFoundError(
             f"Frame folder {str(folder)!r} holds no frame images ({', '.join(FRAME_EXTENSIONS)})."
         )
-    frames = None
-    for i, file in enumerate(files):
-        try:
-            with Image.open(file) as image:
-                array = _rgb8(image)
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ValueError(f"Could not read frame image {str(file)!r}: {exc}") from exc
-        if frames is None:
-            frames = np.empty((len(files),) + array.shape, dtype=np.uint8)
-        elif array.shape != frames.shape[1:]:
-            raise ValueError(
-                f"Frame {str(file)!r} is {array.shape[1]}x{array.shape[0]} (WxH) but "
-                f"{str(files[0])!r} is {frames.shape[2]}x{frames.shape[1]}; all frames of a "
-                "video must share one size."
-            )
-        frames[i] = array
-    return frames
+    return files
+
+
+def read_frame_image(file):
+    """One frame image as ``(H, W, 3)`` uint8 RGB; a ValueError naming the file if unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as image:
+            return _rgb8(image)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError(f"Could not read frame image {str(file)!r}: {exc}") from exc
 
 
 def _rgb8(image):
@@ -124,9 +135,9 @@ def _resize_frames(frames, height, width):
     )
 
 
-def _load_array(path):
+def _load_array(path, mmap_mode=None):
     try:
-        video = np.load(path, allow_pickle=False)
+        video = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
     except Exception as exc:  # numpy raises several types for bad files
         raise ValueError(f"could not read the array file {str(path)!r}: {exc}") from None
     if not isinstance(video, np.ndarray):

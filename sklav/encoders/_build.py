@@ -19,6 +19,12 @@ from .networks import (
 FRAME_KINDS = {1: "features", 2: "poses", 3: "images"}
 
 
+def _tensor(frames, device=None):
+    """A tensor of the frames (copied if read-only, e.g. memory-mapped)."""
+    tensor = torch.from_numpy(np.require(frames, requirements=["C", "W"]))
+    return tensor if device is None else tensor.to(device)
+
+
 def _visibility(videos, kind, channel):
     if channel is None:
         return None
@@ -72,13 +78,14 @@ def build_module(estimator, videos, info):
         preprocessor = FeaturePreprocessor(frame_shape[0])
         preprocessor.set_statistics(np.concatenate(videos))
     hidden = estimator.hidden_dim or TRUNKS[default_trunk(kind)].hidden_dim
+    first_frame = _tensor(videos[0][:1])
     if isinstance(backbone, str):
-        in_features = preprocessor(torch.from_numpy(videos[0][:1])).flatten(1).shape[1]
+        in_features = preprocessor(first_frame).flatten(1).shape[1]
         trunk = TRUNKS[backbone].build(in_features, hidden, estimator.weights, estimator.layer)
     else:
         trunk = copy.deepcopy(backbone)
     with torch.no_grad():
-        probe = trunk.eval()(preprocessor(torch.from_numpy(videos[0][:1])))
+        probe = trunk.eval()(preprocessor(first_frame))
     if probe.dim() not in (2, 4):
         raise ValueError(f"the backbone must return (N, C) or (N, C, h, w) features, got shape {tuple(probe.shape)}.")
     head = ContextHead(probe.shape[1], estimator.embedding_dim, hidden, spatial=probe.dim() == 4)
@@ -88,34 +95,60 @@ def build_module(estimator, videos, info):
     return FrameEncoder(preprocessor, trunk, head, freeze_trunk=bool(freeze))
 
 
-def trunk_features(module, video, device, batch_size):
-    """A frozen-or-not trunk's features of every frame of ``video``, in eval mode."""
+def iter_chunks(video, size):
+    """The frames of ``video`` in order, ``size`` at a time; a video read on demand is decoded once."""
+    if hasattr(video, "iter_chunks"):
+        yield from video.iter_chunks(size)
+        return
+    for start in range(0, len(video), size):
+        yield video[start : start + size]
+
+
+def iter_trunk_features(module, video, device, batch_size, dtype):
+    """A trunk's features of every frame of ``video`` (numpy, ``dtype``), chunk by chunk, in eval mode."""
     module.eval()
-    out = []
     with torch.no_grad():
-        for start in range(0, len(video), batch_size):
-            chunk = torch.from_numpy(video[start : start + batch_size]).to(device)
-            out.append(module.trunk_features(chunk))
-    return torch.cat(out)
+        for chunk in iter_chunks(video, batch_size):
+            features = module.trunk_features(_tensor(chunk, device))
+            yield features.cpu().numpy().astype(dtype)
 
 
-def training_frames(module, videos, kind, device, batch_size):
-    """What the pair dataset samples from: raw frames, or a frozen trunk's cached features."""
+def training_frames(module, videos, kind, device, batch_size, cache=None):
+    """What the pair dataset samples from: raw frames, or a frozen trunk's cached features.
+
+    With a :class:`~sklav.encoders._feature_cache.FeatureCache`, the features
+    of videos read from disk are kept there (memory-mapped); all others in RAM.
+    """
     if not module.freeze_trunk:
         return videos
     dtype = np.float16 if kind == "images" else np.float32
-    return [trunk_features(module, v, device, batch_size).cpu().numpy().astype(dtype) for v in videos]
+
+    def compute(video):
+        return iter_trunk_features(module, video, device, batch_size, dtype)
+
+    if cache is not None:
+        return cache.features(videos, module, dtype, compute)
+    return [np.concatenate(list(compute(video))) for video in videos]
 
 
 def embed_video(module, video, num_context, stride, device, batch_size):
-    """Embeddings ``(T, D)`` float32 of every frame of ``video``, each with its context frames."""
+    """Embeddings ``(T, D)`` float32 of every frame of ``video``, each with its context frames.
+
+    The video is read once, in chunks of ``batch_size`` frames, each with the
+    ``(num_context - 1) * stride`` frames before it as context.
+    """
     reach = (num_context - 1) * stride
     out = []
-    for start in range(0, len(video), batch_size):
-        stop = min(start + batch_size, len(video))
-        first = max(0, start - reach)
-        features = module.trunk_features(torch.from_numpy(video[first:stop]).to(device))
+    tail = np.asarray(video[:0])  # the frames just before the chunk, its context
+    start = 0
+    for chunk in iter_chunks(video, batch_size):
+        stop = start + len(chunk)
+        frames = np.concatenate([tail, chunk]) if len(tail) else chunk
+        first = start - len(tail)
+        features = module.trunk_features(_tensor(frames, device))
         context = context_indices(np.arange(start, stop), num_context, stride) - first
         context = torch.from_numpy(context).to(device)
         out.append(module.embed_context(features[None], context[None])[0])
+        tail = frames[len(frames) - min(reach, stop):] if reach else frames[:0]
+        start = stop
     return torch.cat(out).cpu().numpy().astype(np.float32)

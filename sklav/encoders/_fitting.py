@@ -18,17 +18,19 @@ from skorch.callbacks import ProgressBar
 from sklearn.utils import check_random_state
 from torch import nn
 
+from ..datasets import open_video
 from ..losses import LAVLoss
 from ..losses.lav import LOSS_CONSTRAINTS
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
 from ._checkpoint import CheckpointCallback, CheckpointStore
+from ._feature_cache import FeatureCache, cache_folder
 from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
 from ._training import LAVNet, TrainingInterruptedWarning, resolve_device
 from .augment import make_augmenter
-from .data import VideoPairDataset, collate_video_pairs
+from .data import VideoPairDataset, collate_video_pairs, seed_worker
 from .networks import RESNET_LAYERS, TRUNKS
 
 # The estimator's parameters that are LAVLoss's, under the same names.
@@ -39,7 +41,8 @@ _ARCHITECTURE = (
     "embedding_dim", "hidden_dim", "num_context", "context_stride", "optimizer",
 )
 # Parameters that do not change what a fit computes (left out of its fingerprint).
-_NOT_FINGERPRINTED = ("max_epochs", "verbose", "checkpoint", "warm_start", "transform_batch_size", "device")
+_NOT_FINGERPRINTED = ("max_epochs", "verbose", "checkpoint", "warm_start", "transform_batch_size", "device",
+                      "feature_cache", "feature_cache_size")
 
 #: LAVEncoder's parameter constraints (scikit-learn's ``_parameter_constraints``)
 PARAMETER_CONSTRAINTS = {
@@ -72,6 +75,9 @@ PARAMETER_CONSTRAINTS = {
     "checkpoint": ["boolean", str, os.PathLike],
     "warm_start": ["boolean"],
     "transform_batch_size": [Interval(Integral, 1, None, closed="left")],
+    "num_workers": [Interval(Integral, 0, None, closed="left")],
+    "feature_cache": [None, StrOptions({"auto"}), str, os.PathLike],
+    "feature_cache_size": [Interval(Integral, 0, None, closed="left")],
 }
 
 
@@ -105,7 +111,7 @@ class TrainingMixin:
         return self.criterion, params
 
     def _check_videos(self, X, fitting):
-        kwargs = dict(frame_ndim=(1, 2, 3), split_arrays=False)
+        kwargs = dict(frame_ndim=(1, 2, 3), split_arrays=False, open_path=open_video)
         if fitting:
             kwargs["min_videos"] = 2
         else:
@@ -269,7 +275,8 @@ class TrainingMixin:
 
     def _train(self, net, videos, pair_groups, info, device, pair_rng, target_epochs):
         module = net.module_
-        frames = training_frames(module, videos, info["frame_kind_"], device, self.transform_batch_size)
+        frames = training_frames(module, videos, info["frame_kind_"], device, self.transform_batch_size,
+                                 cache=self._feature_store(module, videos))
         augment = make_augmenter(self.augment, info["frame_kind_"], module.freeze_trunk,
                                  visibility_channel=info["visibility_channel_"])
         rank, world_size = self._world
@@ -277,6 +284,8 @@ class TrainingMixin:
             frames, pair_groups, self.num_frames, self.num_context, self.context_stride,
             pair_rng if world_size == 1 else rank_rng(pair_rng, rank), augment=augment,
         )
+        if self.num_workers:
+            dataset.worker_seed = int(dataset.rng.integers(2**63))
         net.interrupted_ = False
         module.use_cached_trunk = module.freeze_trunk
         if world_size > 1:
@@ -288,6 +297,14 @@ class TrainingMixin:
             module.use_cached_trunk = False
             if world_size > 1:
                 self._undistribute(net)
+
+    def _feature_store(self, module, videos):
+        """The disk cache of a frozen trunk's features, for videos read from disk; else None."""
+        if not module.freeze_trunk or self.feature_cache is None:
+            return None
+        if not any(getattr(video, "identity", None) is not None for video in videos):
+            return None  # in-memory data: features stay in RAM
+        return FeatureCache(cache_folder(self.feature_cache), self.feature_cache_size)
 
     def _distribute(self, net, n_videos, pair_rng):
         """Train ``net`` data-parallel: DDP module, this rank's share of each epoch's videos."""
@@ -329,6 +346,8 @@ class TrainingMixin:
             batch_size=self.batch_size,
             iterator_train__shuffle=True,
             iterator_train__collate_fn=collate_video_pairs,
+            iterator_train__num_workers=self.num_workers,
+            iterator_train__worker_init_fn=seed_worker,
             train_split=None,
             callbacks=callbacks,
             verbose=int(self.verbose >= 1),
@@ -359,6 +378,7 @@ class TrainingMixin:
                 raise ValueError("warm_start cannot change a criterion that has learnable parameters.")
         # plain attributes: skorch's set_params(lr=...) would also reset the param groups' lr
         net.lr, net.max_epochs, net.batch_size = self.lr, self.max_epochs, self.batch_size
+        net.iterator_train__num_workers, net.iterator_train__worker_init_fn = self.num_workers, seed_worker
         net.verbose = int(self.verbose >= 1)
         net.set_precision(self.precision)
         net.callbacks = callbacks

@@ -24,6 +24,10 @@ def _qualname(obj):
 def _hash_arrays(arrays):
     digest = hashlib.sha256()
     for array in arrays:
+        identity = getattr(array, "identity", None)
+        if identity is not None:  # a video read on demand: its path, size and time, not its frames
+            digest.update(f"video:{identity}".encode())
+            continue
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.data)

@@ -7,6 +7,7 @@
 - :class:`VideoPairDataset`: one item per video and epoch, paired with a
   random other video of the same group.
 - :func:`collate_video_pairs`: pads a batch of pairs and masks the padding.
+- :func:`seed_worker`: gives each ``DataLoader`` worker its own sampling stream.
 """
 
 import numpy as np
@@ -79,7 +80,14 @@ class VideoPairDataset(Dataset):
         ``augment(frames, rng) -> frames``, applied to the distinct frames of
         each sampled video (one draw per video, from ``rng``; see
         :mod:`sklav.encoders.augment`).
+
+    Attributes
+    ----------
+    worker_seed : int or None
+        Set for ``DataLoader`` workers: see :func:`seed_worker`.
     """
+
+    worker_seed = None
 
     def __init__(self, videos, groups, num_frames, num_context, stride, rng, augment=None):
         self.videos = videos
@@ -108,6 +116,19 @@ class VideoPairDataset(Dataset):
     def __getitem__(self, i):
         partner = self.partner(i)
         return self._sample(i), self._sample(partner)
+
+
+def seed_worker(worker_id):
+    """A ``DataLoader`` ``worker_init_fn``: each worker samples from a stream of its own.
+
+    The stream is seeded by the dataset's ``worker_seed`` (drawn from the
+    fit's generator) and the worker's torch seed, which torch derives anew
+    each epoch from its seeded generator and the worker id: workers never
+    repeat one another's draws or an earlier epoch's, and the same
+    ``random_state`` and ``num_workers`` give the same draws.
+    """
+    info = torch.utils.data.get_worker_info()
+    info.dataset.rng = np.random.default_rng([info.dataset.worker_seed, info.seed])
 
 
 def _pad(arrays, length, fill=0):

@@ -177,7 +177,20 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         ``num_context``, ``context_stride``, ``optimizer``) or the device
         raises a ``ValueError``.
     transform_batch_size : int, default=256
-        Frames embedded at once in ``transform``.
+        Frames embedded at once in ``transform`` (and run through a frozen
+        trunk to cache its features).
+    num_workers : int, default=0
+        ``DataLoader`` processes that sample and decode training videos, each
+        from its own stream (:func:`~sklav.encoders.data.seed_worker`): a fit
+        is reproducible for a given ``num_workers``, not across values.
+    feature_cache : str, path-like, 'auto' or None, default='auto'
+        Folder caching a frozen trunk's features of videos given as paths
+        (memory-mapped, keyed by path, size, modification time and trunk;
+        reused across fits and processes). 'auto': ``$SKLAV_FEATURE_CACHE``
+        or ``~/.cache/sklav/features``. None (and in-memory videos): RAM.
+    feature_cache_size : int, default=20 * 2**30
+        The folder's budget in bytes; least recently used files go first,
+        never those of the fit under way.
 
     Attributes
     ----------
@@ -263,6 +276,9 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         checkpoint=False,
         warm_start=False,
         transform_batch_size=256,
+        num_workers=0,
+        feature_cache="auto",
+        feature_cache_size=20 * 2**30,
     ):
         self.backbone = backbone
         self.weights = weights
@@ -300,6 +316,9 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         self.checkpoint = checkpoint
         self.warm_start = warm_start
         self.transform_batch_size = transform_batch_size
+        self.num_workers = num_workers
+        self.feature_cache = feature_cache
+        self.feature_cache_size = feature_cache_size
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
 
@@ -311,10 +330,13 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
 
         Parameters
         ----------
-        X : list, tuple or 1-D object array of arrays
+        X : list, tuple or 1-D object array of arrays or paths
             Videos: RGB frames ``(T, H, W, 3)`` uint8, poses ``(T, J, C)`` or
             features ``(T, D)``; all share the per-frame shape, ``T`` varies.
-            A single video is ``[video]``: an N-D array is refused.
+            A single video is ``[video]``: an N-D array is refused. A path (a
+            video file, a frame folder, a ``.npy`` array) is read on demand
+            (:func:`sklav.datasets.open_video`): only the frames sampled, and
+            their context, are decoded.
         y : None
             Ignored (self-supervised); accepted for pipelines.
         pair_groups : array-like of shape (n_videos,), optional
@@ -370,8 +392,9 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
 
         Parameters
         ----------
-        X : list, tuple or 1-D object array of arrays
-            Videos with the per-frame shape seen in ``fit``.
+        X : list, tuple or 1-D object array of arrays or paths
+            Videos with the per-frame shape seen in ``fit``; paths are read
+            one video at a time, ``transform_batch_size`` frames at a time.
 
         Returns
         -------

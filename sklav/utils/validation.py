@@ -9,10 +9,14 @@
 A *video* is an array whose first axis is time: ``(T, H, W, 3)`` RGB frames,
 ``(T, J, C)`` poses or ``(T, D)`` features. A collection of videos is a list,
 a tuple or a 1-D object array of such arrays (numpy arrays or torch tensors);
-their lengths ``T`` may differ, their per-frame shapes may not.
+their lengths ``T`` may differ, their per-frame shapes may not. A video may
+also be read on demand: an object with ``shape``, ``dtype``, ``ndim``,
+``len()`` and indexing (such as :class:`sklav.datasets.VideoFile`) is kept as
+it is, never loaded whole.
 """
 
 import numbers
+import os
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -24,6 +28,24 @@ def _to_numpy(video):
     return np.asarray(video)
 
 
+def _is_lazy(video):
+    """A video read on demand: array-like metadata and indexing, but not an array or tensor."""
+    if isinstance(video, np.ndarray) or hasattr(video, "detach"):
+        return False
+    return all(hasattr(video, name) for name in ("shape", "dtype", "ndim", "__getitem__", "__len__"))
+
+
+def _open(video, where, open_path):
+    if open_path is None:
+        raise TypeError(
+            f"{where} is the path {str(video)!r}; open it first (sklav.datasets.open_video) or pass arrays."
+        )
+    try:
+        return open_path(video)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{where} ({str(video)!r}) cannot be read as a video: {exc}") from None
+
+
 def _single_array_error(name, shape):
     return ValueError(
         f"{name} is a single {len(shape)}-D array of shape {shape}; pass a list "
@@ -32,6 +54,9 @@ def _single_array_error(name, shape):
 
 
 def _as_video_list(X, name, split_arrays=True):
+    if isinstance(X, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a list, tuple or 1-D object array of videos or paths, got the "
+                        f"single path {str(X)!r}; e.g. [{name}] for one video.")
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 2 or (X.ndim > 2 and not split_arrays):
             raise _single_array_error(name, X.shape)
@@ -68,6 +93,7 @@ def check_videos(
     dtype=None,
     allow_nan=False,
     split_arrays=True,
+    open_path=None,
 ):
     """Validate a ragged collection of videos and return them as numpy arrays.
 
@@ -94,11 +120,17 @@ def check_videos(
         Read a 3-D or higher array as a stack of equal-length videos. False
         refuses it as a single video, as 2-D arrays always are (for inputs
         whose videos may themselves be 3-D or 4-D).
+    open_path : callable or None, default=None
+        Turns a path (str or os.PathLike) in ``X`` into a video, e.g.
+        :func:`sklav.datasets.open_video`; a path it cannot read raises a
+        ValueError naming the video's index and path. None refuses paths.
 
     Returns
     -------
     videos : list of ndarray
-        One array per video, in the input order.
+        One array per video, in the input order; videos read on demand (and
+        the videos ``open_path`` makes of paths) are returned as they are:
+        neither loaded, cast, nor checked for NaN.
 
     Examples
     --------
@@ -121,8 +153,12 @@ def check_videos(
         frame_ndim = (frame_ndim,)
     out = []
     for i, video in enumerate(videos):
-        video = _to_numpy(video)
         where = f"{name}[{i}]"
+        if isinstance(video, (str, os.PathLike)):
+            video = _open(video, where, open_path)
+        lazy = _is_lazy(video)
+        if not lazy:
+            video = _to_numpy(video)
         if video.dtype == object or not (
             np.issubdtype(video.dtype, np.number) or video.dtype == bool
         ):
@@ -155,6 +191,9 @@ def check_videos(
                 f"{where} has per-frame shape {video.shape[1:]}, but {against} "
                 f"{tuple(reference)}; all videos must share the per-frame shape."
             )
+        if lazy:
+            out.append(video)
+            continue
         if not allow_nan and np.issubdtype(video.dtype, np.floating) and not np.isfinite(video).all():
             raise ValueError(f"{where} contains NaN or inf.")
         out.append(video.astype(dtype, copy=False) if dtype is not None else video)
