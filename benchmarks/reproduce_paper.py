@@ -256,6 +256,13 @@ def _rst_table(header, body):
     return ScoreTable([dict(zip(header, row)) for row in body], header).to_rst()
 
 
+def _runs(rows, method, features):
+    """'actions x seeds' behind a row, e.g. '5x3' (a partial reproduction shows fewer)."""
+    done = [(r["action"], r["seed"]) for r in rows if (r["method"], r["features"]) == (method, features)]
+    actions, seeds = len({a for a, _ in done}), len({s for _, s in done})
+    return f"{actions}x{seeds}" if len(set(done)) == actions * seeds else f"{len(set(done))} runs"
+
+
 def _cell(table, method, features, metric, scale=1.0):
     value = table.get((method, features, metric))
     return "n/a" if value is None else f"{scale * value[0]:.2f}" if scale != 1.0 else f"{value[0]:.4f}"
@@ -276,18 +283,19 @@ def to_rst(table, rows, args, wall):
     ]
     for features in sorted({r["features"] for r in rows}):
         out += [f"**{features}: loss ablation (paper Tab. 1)**", ""]
-        body = [[m, _cell(table, m, features, "classification@1.0", 100),
+        body = [[m, _runs(rows, m, features), _cell(table, m, features, "classification@1.0", 100),
                  _cell(table, m, features, "progress_r2"), _cell(table, m, features, "kendalls_tau"),
                  _cell(table, m, features, "kendalls_tau@2")]
                 for m in ABLATION if (m, features, "kendalls_tau") in table]
-        out += [_rst_table(["method", "classification", "progress", "tau", "tau@2"], body), ""]
+        out += [_rst_table(["method", "actions x seeds", "classification", "progress", "tau", "tau@2"], body), ""]
         out += [f"**{features}: methods (paper Tab. 2-4)**", ""]
         methods = [m for m in MAIN_METHODS + ["LAV (joint, all actions)"] if (m, features, "kendalls_tau") in table]
-        body = [[m] + [_cell(table, m, features, f"classification@{f}", 100) for f in ("0.1", "0.5", "1.0")]
+        body = [[m, _runs(rows, m, features)]
+                + [_cell(table, m, features, f"classification@{f}", 100) for f in ("0.1", "0.5", "1.0")]
                 + [_cell(table, m, features, "progress_r2"), _cell(table, m, features, "kendalls_tau"),
                    _cell(table, m, features, "kendalls_tau@2")]
                 + [_cell(table, m, features, f"ap@{k}", 100) for k in (5, 10, 15)] for m in methods]
-        out += [_rst_table(["method", "cls 0.1", "cls 0.5", "cls 1.0", "progress", "tau", "tau@2",
+        out += [_rst_table(["method", "actions x seeds", "cls 0.1", "cls 0.5", "cls 1.0", "progress", "tau", "tau@2",
                             "AP@5", "AP@10", "AP@15"], body), ""]
         out += [f"**{features}: LAV per action**", ""]
         body = [[a] + [f"{100 * table[('LAV', features, m)][1][a]:.2f}" if m.startswith(("classification", "ap"))
