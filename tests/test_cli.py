@@ -333,6 +333,8 @@ def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path):
         [sys.executable, "-m", "sklav.cli", "fit", *paths, "-o", str(out), "--force",
          *TINY_FIT[2:], "--epochs", "100000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a test run started in the background of a shell inherits an ignored SIGINT: restore it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout.readline().startswith("Fitting LAVEncoder")

@@ -155,10 +155,10 @@ def test_threads_give_the_same_results(monkeypatch, two_numba_threads):
     D = rng.random((5, 70, 33)) * 2
     nx, ny = np.array([70, 12, 70, 1, 40]), np.array([33, 33, 5, 7, 1])
     monkeypatch.setattr(numba_kernels, "PARALLEL_MIN_CELLS", 10**12)
-    assert numba_kernels._chunks(nx, ny, 2) == 1
+    assert numba_kernels._chunks(nx * ny, 2) == 1
     serial = _kernel(D, nx, ny, 0.1)
     monkeypatch.setattr(numba_kernels, "PARALLEL_MIN_CELLS", 0)
-    assert numba_kernels._chunks(nx, ny, 2) > 1  # the pairs are really split between threads
+    assert numba_kernels._chunks(nx * ny, 2) > 1  # the pairs are really split between threads
     threaded = _kernel(D, nx, ny, 0.1)
     np.testing.assert_array_equal(serial[0], threaded[0])
     np.testing.assert_array_equal(serial[1], threaded[1])
