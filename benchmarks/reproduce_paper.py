@@ -274,8 +274,10 @@ def to_rst(table, rows, args, wall):
         "",
         f"Penn Action, {len(set(r['action'] for r in rows))} actions, val split (Penn's test split), "
         f"mean over seeds then over actions; seeds: {_coverage(rows)}. "
-        f"Wall time {wall / 60:.1f} min (last invocation, {args.jobs} runs at a time on 2 cores); "
-        f"{_run_hours(rows):.2f} single-thread hours over all runs.",
+        + (f"Wall time {wall / 60:.0f} min of the invocations that made the CSV (given to --from-csv). "
+           if args.from_csv is not None else
+           f"Wall time {wall / 60:.1f} min (last invocation, {args.jobs} runs at a time on 2 cores); ")
+        + f"{_run_hours(rows):.2f} single-thread hours over all runs.",
         "",
         PROTOCOL.format(classifier=CLASSIFIERS[args.classifier][0], epochs=_epochs_text(args.epochs)),
         "Classification in %, progress as R^2, Kendall's tau, AP@K in %.",
