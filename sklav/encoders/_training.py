@@ -17,6 +17,8 @@ from skorch.utils import to_tensor
 from skorch.callbacks import Callback, EarlyStopping
 from sklearn.base import clone
 
+from ._distributed import average_over_ranks
+
 
 class NonFiniteTrainingError(ValueError, FloatingPointError):
     """Training produced a NaN or infinite loss or gradient."""
@@ -91,8 +93,6 @@ class LAVNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if not (training and self.data_parallel is not None):
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        from ._distributed import average_over_ranks
-
         with self.data_parallel.join():  # a rank with one batch fewer shadows the others' all-reduces
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         # the epoch's loss over all ranks, so that every rank logs the same history
