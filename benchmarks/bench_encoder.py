@@ -5,7 +5,7 @@ Prints:
 1. The pose encoder on Penn Action golf_swing train (real 2D joints, from
    ``../shared/data/penn_action`` or, if absent, the bundled copy): seconds
    per epoch, training pairs/s, transform frames/s, and the wall time of a
-   default fit (``LAVEncoder(random_state=0).fit(videos)``; target <= 180 s on
+   default fit (``LAVEncoder(random_state=0).fit(videos)``; target <= 60 s on
    2 cores).
 2. The image encoder (ResNet-50 cut at conv4c, ``weights=None``, 224 px) on
    CPU: trunk frames/s, and the time to embed every frame of a video with the
@@ -14,7 +14,7 @@ Prints:
    to ``num_context``. Also the mean fraction of distinct frames among the
    context frames of a training step.
 
-Usage: ``python benchmarks/bench_encoder.py [--quick]``
+Usage: ``python benchmarks/bench_encoder.py [--quick] [--fits 3]``
 """
 
 import argparse
@@ -38,7 +38,7 @@ def golf_train():
     return data.videos, "shared folder" if root else "bundled copy"
 
 
-def bench_pose(quick):
+def bench_pose(quick, fits):
     videos, source = golf_train()
     print(f"== pose encoder: golf_swing train, {len(videos)} videos of real 2D joints ({source})")
     epochs = 3
@@ -55,11 +55,15 @@ def bench_pose(quick):
     if quick:
         print("default fit: skipped (--quick)")
         return
-    start = time.perf_counter()
-    encoder = LAVEncoder(random_state=0).fit(videos)
-    elapsed = time.perf_counter() - start
-    verdict = "met" if elapsed <= 180 else "MISSED"
-    print(f"default fit ({encoder.max_epochs} epochs): {elapsed:.1f} s (target <= 180 s: {verdict})")
+    times = []
+    for _ in range(fits):  # this VM's speed drifts by ~10% between runs: the median of several
+        start = time.perf_counter()
+        encoder = LAVEncoder(random_state=0).fit(videos)
+        times.append(time.perf_counter() - start)
+    elapsed = float(np.median(times))
+    verdict = "met" if elapsed <= 60 else "MISSED"
+    print(f"default fit ({encoder.max_epochs} epochs): " + ", ".join(f"{t:.1f}" for t in times)
+          + f" s; median {elapsed:.1f} s (target <= 60 s: {verdict})")
 
 
 def _embed_once_per_window(module, video, num_context, stride):
@@ -107,10 +111,11 @@ def bench_images(quick):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the default fit, fewer image frames")
+    parser.add_argument("--fits", type=int, default=3, help="default fits timed (their median is the figure)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    bench_pose(args.quick)
+    bench_pose(args.quick, args.fits)
     bench_images(args.quick)
 
 

@@ -182,7 +182,7 @@ def report(result, args):
         print(f"peak PSS of the process tree (sampled): {peak / gib:.2f} GiB")
     measured = peak if peak is not None else bound
     verdict = "under" if measured < LIMIT_BYTES else "NOT under"
-    print(f"peak memory {measured / gib:.2f} GiB: {verdict} 2 GB "
+    print(f"peak memory {measured / gib:.2f} GiB = {measured / 1e9:.2f} GB: {verdict} 2 GiB "
           f"({'PSS' if peak is not None else 'RSS bound'}).")
 
 

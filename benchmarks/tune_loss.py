@@ -18,7 +18,7 @@ writes it to ``docs/_static/loss_tuning.rst``.
 
 Usage::
 
-    python benchmarks/tune_loss.py [--configs NAME ...] [--seeds 0 1 2] [--summary]
+    python benchmarks/tune_loss.py [--configs NAME ...] [--seeds 0 1 2] [--jobs 2] [--summary]
 """
 
 import argparse
@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed
 from sklearn.svm import SVC
 
 from sklav import LAVEncoder
@@ -65,6 +67,9 @@ CONFIGS = {
     "fraction s0.1 lr1e-3 e50": dict(FRACTION, lr=1e-3, max_epochs=50),
     "fraction s0.1 lr1e-3 e30": dict(FRACTION, lr=1e-3, max_epochs=30),
     "fraction s0.1 lr2e-3 e50": dict(FRACTION, lr=2e-3, max_epochs=50),
+    # LAV+TCC: the weight of the TCC term (all pairs of the batch, TCC's defaults)
+    "fraction lav+tcc w0.1": dict(FRACTION, lr=1e-3, tcc_weight=0.1),
+    "fraction lav+tcc w0.01": dict(FRACTION, lr=1e-3, tcc_weight=0.01),
 }
 
 def done_runs():
@@ -85,7 +90,9 @@ def append(rows):
         os.fsync(f.fileno())
 
 
-def run(config, action, seed):
+def run(config, action, seed, threads=None):
+    if threads:
+        torch.set_num_threads(threads)
     start = time.perf_counter()
     train = load_penn_action(root=SHARED, actions=[action], split="train")
     val = load_penn_action(root=SHARED, actions=[action], split="val")
@@ -128,22 +135,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (one torch thread each)")
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.summary:
         summary()
         return
     done = done_runs()
-    for seed in args.seeds:
-        for config in args.configs:
-            for action in ACTIONS:
-                if (config, action, seed) in done:
-                    continue
-                rows = run(config, action, seed)
-                append(rows)
-                print(f"{config} / {action} / seed {seed}: "
-                      + ", ".join(f"{r['metric']}={r['value']:.4f}" for r in rows)
-                      + f" ({rows[0]['seconds']:.0f} s)", flush=True)
+    todo = [(config, action, seed) for seed in args.seeds for config in args.configs for action in ACTIONS
+            if (config, action, seed) not in done]
+    threads = 1 if args.jobs > 1 else None
+    runs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+        delayed(run)(*key, threads) for key in todo)
+    for rows in runs:  # appended as each run ends: an interrupted tuning loses only the runs under way
+        append(rows)
+        print(f"{rows[0]['config']} / {rows[0]['action']} / seed {rows[0]['seed']}: "
+              + ", ".join(f"{r['metric']}={r['value']:.4f}" for r in rows)
+              + f" ({rows[0]['seconds']:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

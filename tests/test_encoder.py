@@ -1,5 +1,6 @@
 """LAVEncoder: sklearn conventions, ragged inputs, learning on real poses, errors."""
 
+import copy
 import os
 import pickle
 
@@ -641,6 +642,33 @@ def test_temporal_conv_equals_torch_conv1d_with_gradients(length, kernel_size, p
              for out, m in ((expected, reference), (got, fast))]
     for g_ref, g_fast in zip(*grads):
         torch.testing.assert_close(g_fast, g_ref)
+
+
+@pytest.mark.parametrize("num_context", [1, 2, 3, 5])
+@pytest.mark.parametrize("training", [True, False])
+def test_temporal_head_equals_its_modules_in_sequence(num_context, training):
+    """The 1D head's (frames, channels) fast path against ``convs`` applied as a Sequential."""
+    from sklav.encoders.networks import ContextHead
+
+    torch.manual_seed(0)
+    head = ContextHead(6, embedding_dim=4, hidden_dim=8, spatial=False).double().train(training)
+    if not training:  # non-trivial running statistics
+        for norm in (head.convs[1], head.convs[4]):
+            norm.running_mean.uniform_(-1, 1)
+            norm.running_var.uniform_(0.5, 2)
+    reference = copy.deepcopy(head)
+    context = torch.randn(7, num_context, 6, dtype=torch.float64, requires_grad=True)
+    got = head(context)
+    hidden = reference.convs(context.transpose(1, 2))
+    expected = torch.nn.functional.normalize(reference.projection(reference.fcs(hidden)), dim=-1)
+    torch.testing.assert_close(got, expected)
+    weights = torch.randn_like(got)
+    grads = [torch.autograd.grad((out * weights).sum(), [context, *module.parameters()])
+             for out, module in ((got, head), (expected, reference))]
+    for g_fast, g_ref in zip(*grads):
+        torch.testing.assert_close(g_fast, g_ref)
+    for fast, ref in zip(head.buffers(), reference.buffers()):  # the same running statistics
+        torch.testing.assert_close(fast, ref)
 
 
 def test_temporal_conv_rejects_strides():
