@@ -70,6 +70,9 @@ CONFIGS = {
     # LAV+TCC: the weight of the TCC term (all pairs of the batch, TCC's defaults)
     "fraction lav+tcc w0.1": dict(FRACTION, lr=1e-3, tcc_weight=0.1),
     "fraction lav+tcc w0.01": dict(FRACTION, lr=1e-3, tcc_weight=0.01),
+    # ... and without the variance-aware form (whose 1 / variance explodes on sharp cycles)
+    "fraction lav+tcc mse w0.1": dict(FRACTION, lr=1e-3, tcc_weight=0.1,
+                                      criterion_params={"tcc_loss_type": "regression_mse"}),
 }
 
 def done_runs():
