@@ -73,6 +73,11 @@ CONFIGS = {
     # ... and without the variance-aware form (whose 1 / variance explodes on sharp cycles)
     "fraction lav+tcc mse w0.1": dict(FRACTION, lr=1e-3, tcc_weight=0.1,
                                       criterion_params={"tcc_loss_type": "regression_mse"}),
+    # ... on the fractions as they are (TCC's own scale, [0, 1)), not divided again by the frame count
+    "fraction lav+tcc mse raw-t w0.1": dict(FRACTION, lr=1e-3, tcc_weight=0.1, criterion_params={
+        "tcc_loss_type": "regression_mse", "tcc_normalize_indices": False}),
+    "fraction lav+tcc mse raw-t w1": dict(FRACTION, lr=1e-3, tcc_weight=1.0, criterion_params={
+        "tcc_loss_type": "regression_mse", "tcc_normalize_indices": False}),
 }
 
 def done_runs():
