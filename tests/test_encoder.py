@@ -3,6 +3,8 @@
 import copy
 import os
 import pickle
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -669,6 +671,23 @@ def test_temporal_head_equals_its_modules_in_sequence(num_context, training):
         torch.testing.assert_close(g_fast, g_ref)
     for fast, ref in zip(head.buffers(), reference.buffers()):  # the same running statistics
         torch.testing.assert_close(fast, ref)
+
+
+def test_first_fit_of_a_process_equals_the_next():
+    """Reproducible under random_state from a fresh process on (no kernel state carried between fits)."""
+    script = (
+        "import numpy as np, torch\n"
+        "from sklav import LAVEncoder\n"
+        "from sklav.datasets import load_penn_action\n"
+        "torch.set_num_threads(1)\n"
+        "videos = load_penn_action(actions=['golf_swing'], split='train').videos[:6]\n"
+        "fit = lambda: np.concatenate(LAVEncoder(num_frames=8, max_epochs=1, random_state=0, device='cpu')"
+        ".fit(videos[:4]).transform(videos[4:]))\n"
+        "first, second = fit(), fit()\n"
+        "print(float(np.abs(first - second).max()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert float(out.stdout.strip().splitlines()[-1]) == 0.0
 
 
 def test_temporal_conv_rejects_strides():
