@@ -61,7 +61,7 @@ def _imported(path):
 def _package(path):
     rel = path.relative_to(SKLAV).parts
     name = rel[0].removesuffix(".py")
-    return "cli" if name == "_cli_io" else name  # the command line's private helpers
+    return "cli" if name in ("_cli_io", "__main__") else name  # the command line's helpers and entry point
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SKLAV)))
