@@ -325,12 +325,13 @@ def test_fit_interrupted_with_checkpoint_says_how_to_resume(workdir, tmp_path, c
 
 
 @pytest.mark.slow
-def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path):
+@pytest.mark.parametrize("module", ["sklav", "sklav.cli"])
+def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path, module):
     _, paths, _ = workdir
     out = tmp_path / "m.joblib"
     out.write_bytes(b"a good model")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sklav", "fit", *paths, "-o", str(out), "--force",
+        [sys.executable, "-m", module, "fit", *paths, "-o", str(out), "--force",
          *TINY_FIT[2:], "--epochs", "100000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # a test run started in the background of a shell inherits an ignored SIGINT: restore it
