@@ -85,10 +85,9 @@ BASELINES = {
     "SAL": dict(criterion=SALLoss),
     "TCN": dict(criterion=TCNLoss),
     "TCC": dict(alignment=None, regularizer=None, tcc_weight=1.0),
-    # TCC's plain regression on the fractions as they are: chosen on the dev val split
+    # TCC's plain regression (on the fractions as they are): chosen on the dev val split
     # (tune_loss.py); the variance-aware form collapsed LAV+TCC on 3 of 5 actions
-    "LAV+TCC": dict(tcc_weight=0.1, criterion_params={"tcc_loss_type": "regression_mse",
-                                                      "tcc_normalize_indices": False}),
+    "LAV+TCC": dict(tcc_weight=0.1, criterion_params={"tcc_loss_type": "regression_mse"}),
     "supervised": "supervised",
 }
 MAIN_METHODS = ["raw features", "untrained encoder", "SAL", "TCN", "TCC", "LAV", "LAV+TCC", "supervised"]

@@ -203,6 +203,23 @@ def test_lav_loss_tcc_cycles_over_the_whole_batch():
     assert LAVLoss(**tcc_only)(emb, batch).item() == pytest.approx(expected.item())
 
 
+@pytest.mark.parametrize("unit, normalized", [("fraction", False), ("position", True), ("frame", True)])
+def test_lav_loss_tcc_normalizes_timestamps_unless_they_are_fractions(unit, normalized):
+    from sklav.losses import LAVLoss, tcc_loss
+
+    emb = _unit(2, 5, 8)
+    indices = torch.tensor([0.0, 3.0, 6.0, 9.0, 12.0]).expand(2, 5)
+    batch = {"lengths": torch.tensor([5, 5]), "frame_indices": indices, "video_lengths": torch.tensor([15, 15])}
+    times = {"fraction": indices / 15, "position": torch.arange(5.0).expand(2, 5), "frame": indices}[unit]
+    settings = dict(alignment=None, regularizer=None, tcc_weight=1.0, time_unit=unit, tcc_loss_type="regression_mse")
+    expected = tcc_loss(emb[:1], emb[1:], times[:1], times[1:], normalize_indices=normalized, loss_type="regression_mse")
+    assert LAVLoss(**settings)(emb, batch).item() == pytest.approx(expected.item())
+    other = tcc_loss(emb[:1], emb[1:], times[:1], times[1:], normalize_indices=not normalized, loss_type="regression_mse")
+    assert other.item() != pytest.approx(expected.item())  # the two conventions differ here
+    explicit = LAVLoss(**settings, tcc_normalize_indices=not normalized)(emb, batch)
+    assert explicit.item() == pytest.approx(other.item())
+
+
 @pytest.mark.parametrize("unit, expected", [("position", [0.0, 1.0, 2.0]), ("frame", [0.0, 4.0, 8.0]), ("fraction", [0.0, 0.4, 0.8])])
 def test_lav_loss_time_units(unit, expected):
     from sklav.losses import LAVLoss

@@ -139,6 +139,7 @@ def _lav_loss(x, y, x_t, y_t, x_lengths, y_lengths, gamma, alpha, sigma, margin,
 _TCC_CONSTRAINTS = {
     "tcc_weight": [Interval(Real, 0, None, closed="left")],
     **{f"tcc_{name}": constraint for name, constraint in TCC_CONSTRAINTS.items()},
+    "tcc_normalize_indices": ["boolean", StrOptions({"auto"})],
 }
 
 
@@ -165,11 +166,15 @@ class LAVLoss(nn.Module):
     tcc_cycles : {'batch', 'pairs'}, default='batch'
         Cycle every video through every other video of the batch, as TCC
         does, or only through its partner.
-    tcc_temperature, tcc_variance_lambda, tcc_similarity, \
-tcc_normalize_indices, tcc_loss_type
+    tcc_temperature, tcc_variance_lambda, tcc_similarity, tcc_loss_type
         :func:`~sklav.losses.tcc_loss`'s ``temperature``,
-        ``variance_lambda``, ``similarity``, ``normalize_indices`` and
-        ``loss_type`` (same defaults).
+        ``variance_lambda``, ``similarity`` and ``loss_type`` (same
+        defaults).
+    tcc_normalize_indices : bool or 'auto', default='auto'
+        Divide TCC's timestamps by each video's number of sampled frames.
+        'auto': unless ``time_unit='fraction'``, whose timestamps already lie
+        in ``[0, 1)`` as TCC's normalised indices do (dividing them again
+        would shrink the plain regression's term about ``P**2``-fold).
 
     Examples
     --------
@@ -203,7 +208,7 @@ tcc_normalize_indices, tcc_loss_type
         tcc_temperature=TCC_DEFAULTS["temperature"],
         tcc_variance_lambda=TCC_DEFAULTS["variance_lambda"],
         tcc_similarity=TCC_DEFAULTS["similarity"],
-        tcc_normalize_indices=TCC_DEFAULTS["normalize_indices"],
+        tcc_normalize_indices="auto",
         tcc_loss_type=TCC_DEFAULTS["loss_type"],
     ):
         super().__init__()
@@ -265,12 +270,15 @@ tcc_normalize_indices, tcc_loss_type
         return loss
 
     def _tcc(self, embeddings, times, lengths, pair):
+        settings = dict(self.tcc)
+        if settings["normalize_indices"] == "auto":
+            settings["normalize_indices"] = self.time_unit != "fraction"
         if self.tcc_cycles == "pairs":
-            return tcc_loss(*pair, **self.tcc)
+            return tcc_loss(*pair, **settings)
         # every unordered pair of videos of the batch; tcc_loss cycles both ways
         first, second = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
         return tcc_loss(embeddings[first], embeddings[second], times[first], times[second],
-                        lengths[first], lengths[second], **self.tcc)
+                        lengths[first], lengths[second], **settings)
 
     def extra_repr(self):
         return ", ".join(f"{name}={value!r}" for name, value in self._settings().items())
