@@ -25,6 +25,7 @@ import argparse
 import csv
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from skorch.callbacks import LRScheduler
 from sklearn.svm import SVC
 
 from sklav import LAVEncoder
+from sklav.encoders.augment import PENN_ACTION_SWAP, augment_poses
 from sklav.datasets import get_penn_action_root, load_penn_action
 from sklav.evaluation import ScoreTable, evaluate
 
@@ -92,6 +94,13 @@ CONFIGS = {
     # a narrower pose head (4x fewer multiply-adds in its convolutions), and the epochs that buys
     "fraction hidden128": dict(FRACTION, lr=1e-3, hidden_dim=128),
     "fraction hidden128 e200": dict(FRACTION, lr=1e-3, hidden_dim=128, max_epochs=200),
+    # which part of the pose augmentation helps (Penn Action joints carry visibility in channel 2)
+    "fraction augment mirror-only": dict(FRACTION, lr=1e-3, augment=partial(
+        augment_poses, aspect=(1.0, 1.0), max_angle=0.0, visibility_channel=2)),
+    "fraction augment no-mirror": dict(FRACTION, lr=1e-3, augment=partial(
+        augment_poses, mirror=False, visibility_channel=2)),
+    "fraction augment swap": dict(FRACTION, lr=1e-3, augment=partial(
+        augment_poses, swap=PENN_ACTION_SWAP, visibility_channel=2)),
 }
 
 

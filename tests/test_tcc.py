@@ -258,3 +258,39 @@ def test_tcc_separates_distinct_from_collapsed_unit_embeddings():
     loss = lambda e, **kw: tcc_loss(e, e, loss_type="regression_mse", **kw).item()
     assert loss(distinct) < 1e-3 and loss(collapsed) > 0.05
     assert abs(loss(distinct, scale_by_dim=True) - loss(collapsed, scale_by_dim=True)) < 0.02
+
+
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+@pytest.mark.parametrize("loss_type", ["regression_mse_var", "regression_mse"])
+@pytest.mark.parametrize("normalize_indices, scale_by_dim", [(True, False), (False, True)])
+def test_all_pairs_equals_the_mean_over_pairs(similarity, loss_type, normalize_indices, scale_by_dim):
+    from sklav.losses import tcc_loss_all_pairs
+
+    gen = torch.Generator().manual_seed(0)
+    videos = torch.nn.functional.normalize(torch.randn(4, 6, 5, generator=gen, dtype=torch.float64), dim=-1)
+    lengths = torch.tensor([6, 4, 5, 6])
+    videos[1, 4:] = float("nan")  # padding may hold anything
+    times = torch.sort(torch.rand(4, 6, generator=gen, dtype=torch.float64) * 30, dim=1).values
+    settings = dict(similarity=similarity, loss_type=loss_type, normalize_indices=normalize_indices,
+                    scale_by_dim=scale_by_dim, temperature=0.3)
+    first, second = zip(*[(a, b) for a in range(4) for b in range(a + 1, 4)])
+    first, second = list(first), list(second)
+
+    leaf_pairs = videos.clone().requires_grad_(True)
+    expected = tcc_loss(leaf_pairs[first], leaf_pairs[second], times[first], times[second],
+                        lengths[first], lengths[second], **settings)
+    expected.backward()
+    leaf = videos.clone().requires_grad_(True)
+    loss = tcc_loss_all_pairs(leaf, times, lengths, **settings)
+    loss.backward()
+    assert torch.isclose(loss, expected, rtol=1e-12, atol=0)
+    valid = torch.arange(6) < lengths.unsqueeze(1)
+    torch.testing.assert_close(leaf.grad[valid], leaf_pairs.grad[valid], rtol=1e-10, atol=1e-12)
+    assert torch.all(leaf.grad[~valid] == 0)
+
+
+def test_all_pairs_rejects_a_single_video():
+    from sklav.losses import tcc_loss_all_pairs
+
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        tcc_loss_all_pairs(torch.randn(1, 4, 3))

@@ -4,7 +4,8 @@
   the frames of one video (paper Eq. 6-7).
 - :func:`lav_loss`, :class:`LAVLoss`: the LAV objective (paper Eq. 8), Soft-DTW plus a
   regularizer on each video of a pair.
-- :func:`tcc_loss`: temporal cycle-consistency (Dwibedi et al., 2019).
+- :func:`tcc_loss`, :func:`tcc_loss_all_pairs`: temporal cycle-consistency
+  (Dwibedi et al., 2019), on pairs or on every pair of a batch.
 - :class:`TCNLoss`, :class:`SALLoss`: the time-contrastive and
   Shuffle-and-Learn baselines, as criteria for :class:`~sklav.LAVEncoder`.
 
@@ -15,6 +16,6 @@ on the embedded videos of a batch of pairs (see :meth:`LAVLoss.forward`).
 from .baselines import SALLoss, TCNLoss
 from .lav import LAVLoss, lav_loss
 from .regularizers import contrastive_idm, idm, sfa
-from .tcc import tcc_loss
+from .tcc import tcc_loss, tcc_loss_all_pairs
 
-__all__ = ["contrastive_idm", "idm", "sfa", "lav_loss", "LAVLoss", "tcc_loss", "TCNLoss", "SALLoss"]
+__all__ = ["contrastive_idm", "idm", "sfa", "lav_loss", "LAVLoss", "tcc_loss", "tcc_loss_all_pairs", "TCNLoss", "SALLoss"]

@@ -16,7 +16,7 @@ from ..alignment import soft_dtw
 from ..utils.param_validation import Interval, StrOptions, validate_params
 from ..utils.tensors import check_lengths, check_tensor
 from .regularizers import MARGIN, REDUCTIONS, REGULARIZERS, SIGMA, WINDOW_CONSTRAINTS, regularize
-from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss
+from .tcc import TCC_CONSTRAINTS, TCC_DEFAULTS, tcc_loss, tcc_loss_all_pairs
 
 __all__ = ["lav_loss", "LAVLoss", "GAMMA", "ALPHA", "TIME_UNIT"]
 
@@ -275,10 +275,7 @@ class LAVLoss(nn.Module):
             settings["normalize_indices"] = self.time_unit != "fraction"
         if self.tcc_cycles == "pairs":
             return tcc_loss(*pair, **settings)
-        # every unordered pair of videos of the batch; tcc_loss cycles both ways
-        first, second = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
-        return tcc_loss(embeddings[first], embeddings[second], times[first], times[second],
-                        lengths[first], lengths[second], **settings)
+        return tcc_loss_all_pairs(embeddings, times, lengths, **settings)
 
     def extra_repr(self):
         return ", ".join(f"{name}={value!r}" for name, value in self._settings().items())

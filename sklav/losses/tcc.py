@@ -10,7 +10,9 @@ on; the variance-aware form divides that squared error by the variance of
 ``beta``'s timestamps and adds the log-variance, as in the official code.
 
 LAV uses TCC as a baseline and as an optional extra term; :func:`tcc_loss`
-works on batches of (possibly padded) embedding pairs.
+works on batches of (possibly padded) embedding pairs, and
+:func:`tcc_loss_all_pairs` cycles every video of a batch through every
+other one, as TCC trains, without gathering the pairs.
 """
 
 from numbers import Real
@@ -20,7 +22,7 @@ import torch
 from ..utils.param_validation import Interval, StrOptions, validate_params
 from ..utils.tensors import check_lengths, check_pair, check_timestamps
 
-__all__ = ["tcc_loss", "TCC_DEFAULTS"]
+__all__ = ["tcc_loss", "tcc_loss_all_pairs", "TCC_DEFAULTS"]
 
 # Defaults, written once for tcc_loss and LAVLoss's ``tcc_*`` settings.
 TCC_DEFAULTS = dict(
@@ -74,6 +76,19 @@ def _scaled_similarity(a, b, similarity, temperature, scale_by_dim):
     return logits / ((a.shape[-1] if scale_by_dim else 1.0) * temperature)
 
 
+def _valid_frames(x, lengths, times, normalize_indices, names):
+    """Padded frames zeroed (so that no NaN leaks through a zero weight), their mask, the timestamps."""
+    batch, n, _ = x.shape
+    lengths = check_lengths(lengths, batch, n, names[0]).to(x.device)
+    times = check_timestamps(times, batch, n, names[1], x.dtype, x.device)
+    mask = torch.arange(n, device=x.device) < lengths.unsqueeze(1)
+    x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
+    times = torch.where(mask, times, torch.zeros_like(times))
+    if normalize_indices:
+        times = times / lengths.unsqueeze(1).to(times.dtype)
+    return x, mask, times
+
+
 def _masked_softmax(logits, key_mask):
     return logits.masked_fill(~key_mask.unsqueeze(1), float("-inf")).softmax(-1)
 
@@ -84,15 +99,21 @@ def _cycle_back_regression(u, v, u_mask, v_mask, u_times, temperature, similarit
     alpha = _masked_softmax(_scaled_similarity(u, v, similarity, temperature, scale_by_dim), v_mask)
     nearest = alpha @ v  # soft nearest neighbour in v of every frame of u
     beta = _masked_softmax(_scaled_similarity(nearest, u, similarity, temperature, scale_by_dim), u_mask)
-    predicted = (beta * u_times.unsqueeze(1)).sum(-1)
-    frame_loss = (u_times - predicted) ** 2
+    frame_loss = _regression(beta, u_times.unsqueeze(1), u_times, variance_lambda, loss_type)
+    frame_loss = torch.where(u_mask, frame_loss, torch.zeros_like(frame_loss))
+    return frame_loss.sum(-1) / u_mask.sum(-1)
+
+
+def _regression(beta, key_times, query_times, variance_lambda, loss_type):
+    """Per-frame loss of landing at ``sum_k beta_k t_k`` (``key_times`` broadcast against ``beta``)."""
+    predicted = (beta * key_times).sum(-1)
+    frame_loss = (query_times - predicted) ** 2
     if loss_type == "regression_mse_var":
-        variance = (beta * (u_times.unsqueeze(1) - predicted.unsqueeze(-1)) ** 2).sum(-1)
+        variance = (beta * (key_times - predicted.unsqueeze(-1)) ** 2).sum(-1)
         # Only guards an exactly one-hot beta (variance 0) against inf / nan.
         log_variance = variance.clamp_min(torch.finfo(variance.dtype).eps ** 2).log()
         frame_loss = frame_loss * torch.exp(-log_variance) + variance_lambda * log_variance
-    frame_loss = torch.where(u_mask, frame_loss, torch.zeros_like(frame_loss))
-    return frame_loss.sum(-1) / u_mask.sum(-1)
+    return frame_loss
 
 
 def tcc_loss(
@@ -183,25 +204,76 @@ def tcc_loss(
 
     batch, n, _ = x.shape
     m = y.shape[1]
-    x_lengths = check_lengths(x_lengths, batch, n, "x_lengths").to(x.device)
-    y_lengths = check_lengths(y_lengths, batch, m, "y_lengths").to(x.device)
-    x_t = check_timestamps(x_t, batch, n, "x_t", x.dtype, x.device)
-    y_t = check_timestamps(y_t, batch, m, "y_t", x.dtype, x.device)
-
-    x_mask = torch.arange(n, device=x.device) < x_lengths.unsqueeze(1)
-    y_mask = torch.arange(m, device=x.device) < y_lengths.unsqueeze(1)
-    # Padded frames may hold anything: zero them so that no NaN leaks through a
-    # product with a zero weight.
-    x = x.masked_fill(~x_mask.unsqueeze(-1), 0.0)
-    y = y.masked_fill(~y_mask.unsqueeze(-1), 0.0)
-    x_t = torch.where(x_mask, x_t, torch.zeros_like(x_t))
-    y_t = torch.where(y_mask, y_t, torch.zeros_like(y_t))
-    if normalize_indices:
-        x_t = x_t / x_lengths.unsqueeze(1).to(x_t.dtype)
-        y_t = y_t / y_lengths.unsqueeze(1).to(y_t.dtype)
-
+    x, x_mask, x_t = _valid_frames(x, x_lengths, x_t, normalize_indices, ("x_lengths", "x_t"))
+    y, y_mask, y_t = _valid_frames(y, y_lengths, y_t, normalize_indices, ("y_lengths", "y_t"))
     options = dict(temperature=temperature, similarity=similarity,
                    variance_lambda=variance_lambda, loss_type=loss_type, scale_by_dim=scale_by_dim)
     x_to_y = _cycle_back_regression(x, y, x_mask, y_mask, x_t, **options)
     y_to_x = _cycle_back_regression(y, x, y_mask, x_mask, y_t, **options)
     return (0.5 * (x_to_y + y_to_x)).mean()
+
+
+def tcc_loss_all_pairs(
+    embeddings,
+    times=None,
+    lengths=None,
+    *,
+    temperature=TCC_DEFAULTS["temperature"],
+    variance_lambda=TCC_DEFAULTS["variance_lambda"],
+    similarity=TCC_DEFAULTS["similarity"],
+    normalize_indices=TCC_DEFAULTS["normalize_indices"],
+    loss_type=TCC_DEFAULTS["loss_type"],
+    scale_by_dim=TCC_DEFAULTS["scale_by_dim"],
+):
+    """TCC over every ordered pair of distinct videos of a batch, as TCC trains.
+
+    Equal to the mean of :func:`tcc_loss` over all pairs ``(a, b)``, ``a <
+    b``, of the batch (each cycles both ways), computed in one pass over the
+    batch's similarity matrix instead of on gathered copies of the pairs.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor of shape (B, n, d)
+        Frame embeddings of ``B >= 2`` (possibly padded) videos.
+    times : array-like of shape (B, n), optional
+        Timestamps of the frames; default: positions ``0, 1, ...``.
+    lengths : array-like of int of shape (B,), optional
+        Valid frames of each video; default: all.
+    temperature, variance_lambda, similarity, normalize_indices, loss_type, scale_by_dim
+        As in :func:`tcc_loss`.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, differentiable with respect to ``embeddings``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.losses import tcc_loss, tcc_loss_all_pairs
+    >>> videos = torch.nn.functional.normalize(torch.randn(3, 5, 8, dtype=torch.float64), dim=-1)
+    >>> first, second = [0, 0, 1], [1, 2, 2]
+    >>> pairs = tcc_loss(videos[first], videos[second])
+    >>> bool(torch.isclose(tcc_loss_all_pairs(videos), pairs))
+    True
+    """
+    check_pair(embeddings, embeddings, finite=False)
+    settings = dict(temperature=temperature, variance_lambda=variance_lambda,
+                    similarity=similarity, normalize_indices=normalize_indices, loss_type=loss_type,
+                    scale_by_dim=scale_by_dim)
+    validate_params(TCC_CONSTRAINTS, settings, "tcc_loss_all_pairs")
+    batch, n, d = embeddings.shape
+    if batch < 2:
+        raise ValueError(f"tcc_loss_all_pairs needs at least 2 videos, got {batch}.")
+    e, mask, t = _valid_frames(embeddings, lengths, times, normalize_indices, ("lengths", "times"))
+    flat = e.reshape(1, batch * n, d)
+    # alpha[a, i, b, j]: frame i of video a picks frame j of video b
+    logits = _scaled_similarity(flat, flat, similarity, temperature, scale_by_dim).view(batch, n, batch, n)
+    alpha = logits.masked_fill(~mask.view(1, 1, batch, n), float("-inf")).softmax(-1)
+    nearest = torch.einsum("aibj,bjd->aibd", alpha, e).reshape(batch, n * batch, d)
+    beta = _masked_softmax(_scaled_similarity(nearest, e, similarity, temperature, scale_by_dim), mask)
+    frame_loss = _regression(beta.view(batch, n, batch, n), t.view(batch, 1, 1, n), t.view(batch, n, 1),
+                             variance_lambda, loss_type)
+    frame_loss = torch.where(mask.unsqueeze(-1), frame_loss, torch.zeros_like(frame_loss))
+    per_pair = frame_loss.sum(1) / mask.sum(1, keepdim=True)  # [a, b]: the cycle a -> b -> a
+    return per_pair[~torch.eye(batch, dtype=torch.bool, device=e.device)].mean()
