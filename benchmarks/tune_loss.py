@@ -101,6 +101,14 @@ CONFIGS = {
         augment_poses, mirror=False, visibility_channel=2)),
     "fraction augment swap": dict(FRACTION, lr=1e-3, augment=partial(
         augment_poses, swap=PENN_ACTION_SWAP, visibility_channel=2)),
+    "fraction hidden128 e200 augment": dict(FRACTION, lr=1e-3, hidden_dim=128, max_epochs=200, augment=True),
+    "fraction gamma1 augment": dict(FRACTION, lr=1e-3, gamma=1.0, augment=True),
+    "fraction augment k3": dict(FRACTION, lr=1e-3, augment=True, num_context=3),
+    "fraction k3": dict(FRACTION, lr=1e-3, num_context=3),
+    "fraction augment k3 e75": dict(FRACTION, lr=1e-3, augment=True, num_context=3, max_epochs=75),
+    "fraction augment e150": dict(FRACTION, lr=1e-3, augment=True, max_epochs=150),
+    "fraction augment b4": dict(FRACTION, lr=1e-3, augment=True, batch_size=4),
+    "fraction augment p32": dict(FRACTION, lr=1e-3, augment=True, num_frames=32),
 }
 
 
