@@ -66,12 +66,13 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         training generator (so ``random_state`` fixes it), never in
         ``transform``. Images: random horizontal flip, brightness +-32/255,
         contrast in [0.5, 1.5] (:func:`~sklav.encoders.augment.augment_frames`,
-        as the official code). Poses, with True: random mirroring, aspect
-        change and small rotation
-        (:func:`~sklav.encoders.augment.augment_poses`). A callable
-        ``f(frames, rng) -> frames`` replaces these. 'auto': images only. A
-        frozen trunk trains on cached features, which cannot be augmented:
-        augmentation is then off ('auto') or dropped with a warning.
+        as the official code). Poses: random mirroring, aspect change and
+        small rotation (:func:`~sklav.encoders.augment.augment_poses`;
+        chosen on the dev val split, see the user guide). A callable
+        ``f(frames, rng) -> frames`` replaces these. 'auto': as True for
+        images and poses, nothing for features. A frozen trunk trains on
+        cached features, which cannot be augmented: augmentation is then off
+        ('auto') or dropped with a warning.
     image_size : int, default=224
         Frames are resized to ``image_size x image_size``.
     visibility_channel : int, None or 'auto', default='auto'
