@@ -21,7 +21,7 @@ from ._fitting import PARAMETER_CONSTRAINTS, TrainingMixin
 from ._state import canonical
 from ._training import NamedCallbacksMixin, check_callbacks, check_optimizer, resolve_device
 
-_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "n_features_in_")
+_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "num_context_", "n_features_in_")
 
 
 class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstimator):
@@ -88,9 +88,10 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     num_frames : int, default=20
         Frames per video per step (the paper's ``p``). Videos shorter than
         this contribute all their frames.
-    num_context : int, default=2
+    num_context : int, default=None
         Context frames per embedded frame (the paper's ``k``), the frame
-        itself included.
+        itself included. None gives 2 for images (the paper's), 3 for poses
+        and features (chosen on the dev val split: see the user guide).
     context_stride : int, default=15
         Frames between context frames; context before the first frame is
         clipped to it.
@@ -208,6 +209,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     n_features_in_ : int
         Per-frame feature count, for features ``(T, D)`` only.
     visibility_channel_ : int or None
+    num_context_ : int
+        Context frames per embedded frame (``num_context`` resolved).
     checkpoint_dir_ : str or None
         This fit's checkpoint folder; None without checkpoints, or when a
         ``checkpoint=True`` fit left nothing to resume (its folder is deleted).
@@ -251,7 +254,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         embedding_dim=128,
         hidden_dim=None,
         num_frames=20,
-        num_context=2,
+        num_context=None,
         context_stride=15,
         gamma=GAMMA,
         alpha=ALPHA,
@@ -368,7 +371,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
             info = {name: getattr(self, name) for name in _FRAME_ATTRIBUTES if hasattr(self, name)}
             device = self.device_
         else:
-            info = frame_info(videos, self.visibility_channel)
+            info = frame_info(videos, self.visibility_channel, self.num_context)
             device = resolve_device(self.device)
         # Everything is validated; the estimator changes only once training has ended.
         self._fit_and_commit(videos, pair_groups, info, device, continuing, settings,
@@ -409,7 +412,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         module.eval()
         with torch.no_grad():
             return [
-                embed_video(module, video, self.num_context, self.context_stride, self.device_,
+                embed_video(module, video, self.num_context_, self.context_stride, self.device_,
                             self.transform_batch_size)
                 for video in videos
             ]
@@ -419,6 +422,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         if "net_" in state:
             # skorch falls back to the CPU when a CUDA-fitted net is unpickled without a GPU
             self.device_ = str(self.net_.device)
+            # models saved before num_context could be None
+            self.__dict__.setdefault("num_context_", self.num_context)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
