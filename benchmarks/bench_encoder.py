@@ -93,14 +93,14 @@ def bench_images(quick):
         for name, embed in [
             ("once per frame (sklav)", lambda: encoder.transform([video])[0]),
             ("once per window (official)", lambda: _embed_once_per_window(
-                module, video, encoder.num_context, encoder.context_stride)),
+                module, video, encoder.num_context_, encoder.context_stride)),
         ]:
             start = time.perf_counter()
             embed()
             timings[name] = time.perf_counter() - start
             print(f"embed all {n_frames} frames, trunk {name}: {timings[name]:.2f} s")
     ratio = timings["once per window (official)"] / timings["once per frame (sklav)"]
-    print(f"trunk-reuse speed-up: {ratio:.2f}x (num_context k = {encoder.num_context})")
+    print(f"trunk-reuse speed-up: {ratio:.2f}x (num_context k = {encoder.num_context_})")
     videos, _ = golf_train()
     dataset = VideoPairDataset(videos, np.zeros(len(videos)), 20, 2, 15, np.random.default_rng(0))
     distinct = [len(dataset[i][0]["frames"]) / dataset[i][0]["context"].size for i in range(len(videos))]

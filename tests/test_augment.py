@@ -84,7 +84,8 @@ def test_penn_swap_matches_the_joint_names():
 
 def test_make_augmenter_switch():
     assert aug.make_augmenter("auto", "images", frozen=False) is aug.augment_frames
-    assert aug.make_augmenter("auto", "poses", frozen=False) is None
+    assert aug.make_augmenter("auto", "poses", frozen=False).func is aug.augment_poses
+    assert aug.make_augmenter("auto", "features", frozen=False) is None
     assert aug.make_augmenter("auto", "images", frozen=True) is None
     assert aug.make_augmenter(False, "images", frozen=False) is None
     assert aug.make_augmenter(np.False_, "images", frozen=False) is None

@@ -695,3 +695,27 @@ def test_temporal_conv_rejects_strides():
 
     with pytest.raises(ValueError, match="stride 1"):
         TemporalConv1d(2, 2, 3, stride=2)(torch.zeros(1, 2, 4))
+
+
+def test_num_context_defaults_follow_the_frames():
+    """None: 3 context frames for poses and features (dev val), 2 for images (the paper's k)."""
+    import pickle
+
+    from sklav.encoders.networks import TRUNKS
+
+    poses = [np.random.default_rng(i).normal(size=(12, 5, 2)).astype(np.float32) for i in range(3)]
+    assert TRUNKS["mlp"].num_context == 3 and TRUNKS["resnet50"].num_context == 2
+    encoder = LAVEncoder(random_state=0, **FAST).fit(poses)
+    assert encoder.num_context is None and encoder.num_context_ == 3
+    assert LAVEncoder(random_state=0, **FAST).fit(_videos()).num_context_ == 3
+    explicit = LAVEncoder(random_state=0, num_context=1, **FAST).fit(poses)
+    assert explicit.num_context_ == 1
+    # the context reaches (k - 1) * stride frames back: k changes the embeddings
+    assert not np.allclose(explicit.transform(poses)[0][8:], encoder.transform(poses)[0][8:])
+    # a model pickled before num_context_ existed loads with its num_context
+    state = explicit.__getstate__()
+    del state["num_context_"]
+    restored = pickle.loads(pickle.dumps(explicit))
+    restored.__dict__.pop("num_context_")
+    restored.__setstate__(state)
+    assert restored.num_context_ == 1

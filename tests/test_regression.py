@@ -31,7 +31,7 @@ from sklav.datasets import load_penn_action
 SETTINGS = dict(
     num_frames=20, num_context=2, context_stride=15, embedding_dim=128, gamma=0.1,
     alpha=0.5, sigma=2.0, time_unit="position", margin=2.0, regularizer="cidm", lr=1e-4, weight_decay=1e-5,
-    batch_size=8, max_epochs=3, random_state=0, device="cpu",
+    batch_size=8, max_epochs=3, random_state=0, device="cpu", augment=False, hidden_dim=256,
 )
 
 EXPECTED_SHA256 = "4dc6bdf49b7ebe4a5dfd302786708afcd55b16c798f016538b1f90547cc994ff"

@@ -49,14 +49,15 @@ def _visibility(videos, kind, channel):
     return int(channel)
 
 
-def frame_info(videos, visibility_channel):
-    """The fitted attributes describing the frames: shape, kind, visibility channel."""
+def frame_info(videos, visibility_channel, num_context):
+    """The fitted attributes that follow from the frames: shape, kind, visibility channel, context."""
     shape = tuple(videos[0].shape[1:])
     kind = FRAME_KINDS[len(shape)]
     info = {
         "frame_shape_": shape,
         "frame_kind_": kind,
         "visibility_channel_": _visibility(videos, kind, visibility_channel),
+        "num_context_": num_context or TRUNKS[default_trunk(kind)].num_context,
     }
     if kind == "features":
         info["n_features_in_"] = shape[0]

@@ -56,7 +56,7 @@ PARAMETER_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 2, None, closed="left")],
     "hidden_dim": [None, Interval(Integral, 1, None, closed="left")],
     "num_frames": [Interval(Integral, 1, None, closed="left")],
-    "num_context": [Interval(Integral, 1, None, closed="left")],
+    "num_context": [None, Interval(Integral, 1, None, closed="left")],
     "context_stride": [Interval(Integral, 1, None, closed="left")],
     **{name: LOSS_CONSTRAINTS[name] for name in LOSS_PARAMS},
     "criterion": [None, type],
@@ -281,7 +281,7 @@ class TrainingMixin:
                                  visibility_channel=info["visibility_channel_"])
         rank, world_size = self._world
         dataset = VideoPairDataset(
-            frames, pair_groups, self.num_frames, self.num_context, self.context_stride,
+            frames, pair_groups, self.num_frames, info["num_context_"], self.context_stride,
             pair_rng if world_size == 1 else rank_rng(pair_rng, rank), augment=augment,
         )
         if self.num_workers:

@@ -283,10 +283,9 @@ def make_augmenter(augment, frame_kind, frozen, *, visibility_channel=None):
     Parameters
     ----------
     augment : 'auto', bool or callable
-        'auto': :func:`augment_frames` for images with a trained trunk,
-        nothing otherwise. True: :func:`augment_frames` for images,
-        :func:`augment_poses` (no left/right swap) for poses; features have
-        nothing to augment. A callable ``f(frames, rng) -> frames`` is used
+        True: :func:`augment_frames` for images, :func:`augment_poses` (no
+        left/right swap) for poses; features have nothing to augment.
+        'auto': the same, except for features and a frozen trunk (nothing). A callable ``f(frames, rng) -> frames`` is used
         as given.
     frame_kind : {'images', 'poses', 'features'}
     frozen : bool
@@ -305,12 +304,14 @@ def make_augmenter(augment, frame_kind, frozen, *, visibility_channel=None):
     >>> from sklav.encoders.augment import make_augmenter
     >>> make_augmenter("auto", "images", frozen=False).__name__
     'augment_frames'
-    >>> make_augmenter("auto", "poses", frozen=False) is None
+    >>> make_augmenter("auto", "poses", frozen=False).func.__name__
+    'augment_poses'
+    >>> make_augmenter("auto", "features", frozen=False) is None
     True
     """
     if not callable(augment) and not isinstance(augment, str):
         augment = bool(augment)  # numpy booleans too
-    if augment is False or (augment == "auto" and (frame_kind != "images" or frozen)):
+    if augment is False or (augment == "auto" and (frame_kind == "features" or frozen)):
         return None
     if augment is True and frame_kind == "features":
         raise ValueError("augment=True: features (T, D) have nothing to augment; use augment=False.")

@@ -21,7 +21,7 @@ from ._fitting import PARAMETER_CONSTRAINTS, TrainingMixin
 from ._state import canonical
 from ._training import NamedCallbacksMixin, check_callbacks, check_optimizer, resolve_device
 
-_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "n_features_in_")
+_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "num_context_", "n_features_in_")
 
 
 class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstimator):
@@ -66,12 +66,13 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         training generator (so ``random_state`` fixes it), never in
         ``transform``. Images: random horizontal flip, brightness +-32/255,
         contrast in [0.5, 1.5] (:func:`~sklav.encoders.augment.augment_frames`,
-        as the official code). Poses, with True: random mirroring, aspect
-        change and small rotation
-        (:func:`~sklav.encoders.augment.augment_poses`). A callable
-        ``f(frames, rng) -> frames`` replaces these. 'auto': images only. A
-        frozen trunk trains on cached features, which cannot be augmented:
-        augmentation is then off ('auto') or dropped with a warning.
+        as the official code). Poses: random mirroring, aspect change and
+        small rotation (:func:`~sklav.encoders.augment.augment_poses`;
+        chosen on the dev val split, see the user guide). A callable
+        ``f(frames, rng) -> frames`` replaces these. 'auto': as True for
+        images and poses, nothing for features. A frozen trunk trains on
+        cached features, which cannot be augmented: augmentation is then off
+        ('auto') or dropped with a warning.
     image_size : int, default=224
         Frames are resized to ``image_size x image_size``.
     visibility_channel : int, None or 'auto', default='auto'
@@ -87,9 +88,10 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     num_frames : int, default=20
         Frames per video per step (the paper's ``p``). Videos shorter than
         this contribute all their frames.
-    num_context : int, default=2
+    num_context : int, default=None
         Context frames per embedded frame (the paper's ``k``), the frame
-        itself included.
+        itself included. None gives 2 for images (the paper's), 3 for poses
+        and features (chosen on the dev val split: see the user guide).
     context_stride : int, default=15
         Frames between context frames; context before the first frame is
         clipped to it.
@@ -207,6 +209,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     n_features_in_ : int
         Per-frame feature count, for features ``(T, D)`` only.
     visibility_channel_ : int or None
+    num_context_ : int
+        Context frames per embedded frame (``num_context`` resolved).
     checkpoint_dir_ : str or None
         This fit's checkpoint folder; None without checkpoints, or when a
         ``checkpoint=True`` fit left nothing to resume (its folder is deleted).
@@ -250,7 +254,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         embedding_dim=128,
         hidden_dim=None,
         num_frames=20,
-        num_context=2,
+        num_context=None,
         context_stride=15,
         gamma=GAMMA,
         alpha=ALPHA,
@@ -367,7 +371,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
             info = {name: getattr(self, name) for name in _FRAME_ATTRIBUTES if hasattr(self, name)}
             device = self.device_
         else:
-            info = frame_info(videos, self.visibility_channel)
+            info = frame_info(videos, self.visibility_channel, self.num_context)
             device = resolve_device(self.device)
         # Everything is validated; the estimator changes only once training has ended.
         self._fit_and_commit(videos, pair_groups, info, device, continuing, settings,
@@ -408,7 +412,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         module.eval()
         with torch.no_grad():
             return [
-                embed_video(module, video, self.num_context, self.context_stride, self.device_,
+                embed_video(module, video, self.num_context_, self.context_stride, self.device_,
                             self.transform_batch_size)
                 for video in videos
             ]
@@ -418,6 +422,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         if "net_" in state:
             # skorch falls back to the CPU when a CUDA-fitted net is unpickled without a GPU
             self.device_ = str(self.net_.device)
+            # models saved before num_context could be None
+            self.__dict__.setdefault("num_context_", self.num_context)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

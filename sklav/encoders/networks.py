@@ -228,12 +228,15 @@ class TrunkSpec:
 
     ``build(in_features, hidden_dim, weights, layer)`` returns the module;
     ``in_features`` is the width of one preprocessed frame (for vectors).
+    ``hidden_dim`` and ``num_context`` are :class:`~sklav.LAVEncoder`'s
+    defaults for the frames the trunk takes.
     """
 
     build: Callable
     frame_kinds: tuple
     frozen_by_default: bool
     hidden_dim: int
+    num_context: int
 
 
 #: The named trunks, by ``LAVEncoder(backbone=...)`` name. A new backbone is
@@ -244,12 +247,14 @@ TRUNKS = {
         frame_kinds=("images",),
         frozen_by_default=False,  # fine-tuned, as the paper's code; see benchmarks/bench_rgb_rendered.py
         hidden_dim=512,
+        num_context=2,  # the paper's k
     ),
     "mlp": TrunkSpec(
         build=lambda in_features, hidden_dim, weights, layer: build_mlp_trunk(in_features, hidden_dim),
         frame_kinds=("poses", "features"),
         frozen_by_default=False,
         hidden_dim=256,
+        num_context=3,  # chosen on the dev val split (benchmarks/tune_loss.py)
     ),
 }
 
