@@ -62,7 +62,8 @@ def bench_pose(quick, fits):
         times.append(time.perf_counter() - start)
     elapsed = float(np.median(times))
     verdict = "met" if elapsed <= 60 else "MISSED"
-    print(f"default fit ({encoder.max_epochs} epochs): " + ", ".join(f"{t:.1f}" for t in times)
+    print(f"default fit ({encoder.max_epochs} epochs, {encoder.num_context_} context frames, augment="
+          f"{encoder.augment!r}): " + ", ".join(f"{t:.1f}" for t in times)
           + f" s; median {elapsed:.1f} s (target <= 60 s: {verdict})")
 
 
