@@ -66,13 +66,11 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         training generator (so ``random_state`` fixes it), never in
         ``transform``. Images: random horizontal flip, brightness +-32/255,
         contrast in [0.5, 1.5] (:func:`~sklav.encoders.augment.augment_frames`,
-        as the official code). Poses: random mirroring, aspect change and
-        small rotation (:func:`~sklav.encoders.augment.augment_poses`;
-        chosen on the dev val split, see the user guide). A callable
-        ``f(frames, rng) -> frames`` replaces these. 'auto': as True for
-        images and poses, nothing for features. A frozen trunk trains on
-        cached features, which cannot be augmented: augmentation is then off
-        ('auto') or dropped with a warning.
+        as the official code). Poses: mirroring, aspect change, small
+        rotation (:func:`~sklav.encoders.augment.augment_poses`). A callable
+        ``f(frames, rng) -> frames`` replaces these. 'auto': as True, except
+        for features and a frozen trunk (cached features cannot be
+        augmented; True then warns).
     image_size : int, default=224
         Frames are resized to ``image_size x image_size``.
     visibility_channel : int, None or 'auto', default='auto'
@@ -90,8 +88,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         this contribute all their frames.
     num_context : int, default=None
         Context frames per embedded frame (the paper's ``k``), the frame
-        itself included. None gives 2 for images (the paper's), 3 for poses
-        and features (chosen on the dev val split: see the user guide).
+        itself included. None: 2 for images (the paper's), 3 for poses and
+        features (chosen on the dev val split).
     context_stride : int, default=15
         Frames between context frames; context before the first frame is
         clipped to it.
@@ -136,10 +134,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         0.99)}`` (skorch's ``optimizer__*``); ``lr`` and ``weight_decay`` are
         set above. Checked on a dummy parameter before training.
     max_epochs : int, default=75
-        An epoch pairs every training video once with a partner. 0 builds
-        the network without training it (an untrained baseline). 75 tied
-        100 on the dev val split with 3 context frames and augmentation, and
-        keeps a default pose fit near a minute on 2 CPU cores.
+        An epoch pairs every training video once with a partner (75 tied
+        100 on the dev val split). 0: an untrained network.
     batch_size : int, default=8
         Pairs per step.
     device : str, torch.device or None, default='auto'
@@ -161,17 +157,15 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         'train_loss')`` or ``LRScheduler``, or ``(name, callback)`` pairs
         whose parameters are then ``callbacks__<name>__<param>`` for
         ``set_params`` and searches (e.g. ``callbacks__stop__patience``).
-        ``fit`` trains with clones; the objects passed here are not changed.
-        skorch's ``EarlyStopping`` ends training normally; any other
-        ``KeyboardInterrupt`` counts as an interruption.
+        ``fit`` trains with clones of them. skorch's ``EarlyStopping`` ends
+        training normally; any other ``KeyboardInterrupt``: an interruption.
     checkpoint : bool, str or path-like, default=False
         Save a checkpoint after every epoch, atomically, into the sub-folder
         ``fit-<key>`` of this folder, the key a fingerprint of the data, of
         the parameters that change the result and of the seed: only the same
         fit resumes from it (bit for bit as if never stopped); any other fit
         starts fresh in its own sub-folder. True: a temporary folder, kept
-        only when an interrupted fit can be resumed from it. See the user guide's
-        :ref:`checkpoints <lav-checkpoints>`.
+        only to resume an interrupted fit (:ref:`lav-checkpoints`).
     warm_start : bool, default=False
         Train the fitted network ``max_epochs`` more epochs, continuing its
         random streams. Changed optimizer, loss, batch and callback settings
@@ -424,8 +418,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         if "net_" in state:
             # skorch falls back to the CPU when a CUDA-fitted net is unpickled without a GPU
             self.device_ = str(self.net_.device)
-            # models saved before num_context could be None
-            self.__dict__.setdefault("num_context_", self.num_context)
+            self.__dict__.setdefault("num_context_", self.num_context)  # saved before it existed
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
