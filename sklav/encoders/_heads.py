@@ -15,11 +15,11 @@ class TemporalConv1d(nn.Conv1d):
     """A stride-1 ``Conv1d`` (same parameters and result) as matrix products.
 
     On few-frame context windows oneDNN's convolution backward is many times
-    slower. Windows no longer than the kernel (LAV's 2 context frames) take
-    one product with the block-Toeplitz matrix of the kernel: every input
+    slower. Windows no longer than the kernel (LAV's 2 or 3 context frames)
+    take one product with the block-Toeplitz matrix of the kernel: every input
     frame times every output frame, the zero padding skipped (4 blocks for 2
-    frames and kernel 3, where the convolution computes 6). Longer windows
-    take one product per kernel tap.
+    frames and kernel 3, where the convolution computes 6; 9 blocks, 2 of
+    them zero, for 3 frames). Longer windows take one product per kernel tap.
     """
 
     def forward(self, x):

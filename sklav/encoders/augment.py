@@ -285,8 +285,8 @@ def make_augmenter(augment, frame_kind, frozen, *, visibility_channel=None):
     augment : 'auto', bool or callable
         True: :func:`augment_frames` for images, :func:`augment_poses` (no
         left/right swap) for poses; features have nothing to augment.
-        'auto': the same, except for features and a frozen trunk (nothing). A callable ``f(frames, rng) -> frames`` is used
-        as given.
+        'auto': the same, except for features and a frozen trunk (nothing).
+        A callable ``f(frames, rng) -> frames`` is used as given.
     frame_kind : {'images', 'poses', 'features'}
     frozen : bool
         Whether the trunk is frozen: training then samples cached trunk

@@ -202,8 +202,6 @@ def tcc_loss(
                     scale_by_dim=scale_by_dim)
     validate_params(TCC_CONSTRAINTS, settings, "tcc_loss")
 
-    batch, n, _ = x.shape
-    m = y.shape[1]
     x, x_mask, x_t = _valid_frames(x, x_lengths, x_t, normalize_indices, ("x_lengths", "x_t"))
     y, y_mask, y_t = _valid_frames(y, y_lengths, y_t, normalize_indices, ("y_lengths", "y_t"))
     options = dict(temperature=temperature, similarity=similarity,
