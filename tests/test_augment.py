@@ -72,6 +72,22 @@ def test_mirroring_twice_is_the_identity_and_rotation_keeps_distances():
     np.testing.assert_allclose(dist(rotated), dist(poses), atol=1e-12)
 
 
+@pytest.mark.parametrize("visibility_channel", [None, -1])
+def test_augment_poses_equals_its_steps_in_sequence(visibility_channel):
+    """One map about the centre = mirror, then aspect, then rotation, each about it."""
+    rng = np.random.default_rng(5)
+    poses = np.concatenate([rng.normal(size=(6, 13, 3)), rng.integers(0, 2, (6, 13, 1))], -1)
+    kwargs = dict(visibility_channel=visibility_channel)
+    for seed in range(8):  # both sides of the mirroring draw
+        draws = np.random.default_rng(seed)
+        mirrored, scales, angle = draws.random() < 0.5, draws.uniform(0.9, 1.1, 2), draws.uniform(-0.2, 0.2)
+        expected = aug.mirror_poses(poses, swap=aug.PENN_ACTION_SWAP, **kwargs) if mirrored else poses
+        expected = aug.rotate_poses(aug.scale_poses(expected, *scales, **kwargs), angle, **kwargs)
+        got = aug.augment_poses(poses, np.random.default_rng(seed), max_angle=0.2, swap=aug.PENN_ACTION_SWAP,
+                                **kwargs)
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
 def test_penn_swap_matches_the_joint_names():
     names = load_penn_action(actions="golf_swing").joint_names
     swapped = [names[i] for i in aug.PENN_ACTION_SWAP]

@@ -14,7 +14,9 @@ within ~1e-7 relative of float64, as before); the 3-epoch embeddings moved
 by at most 1.2e-3 (cosine >= 0.99998). Then the 1D context head ran its
 convolutions as one block-Toeplitz product in (frames, channels) layout (the
 same function, see ``test_temporal_head_equals_its_modules_in_sequence``);
-the 3-epoch embeddings moved by at most 3.6e-3 (cosine >= 0.9999).
+the 3-epoch embeddings moved by at most 3.6e-3 (cosine >= 0.9999). Then its
+batch norm went from ``(N, C, k)`` to the contiguous ``(N * k, C)`` matrix
+(the same function): at most 3.7e-3 (cosine >= 0.9998).
 """
 
 import hashlib
@@ -34,7 +36,7 @@ SETTINGS = dict(
     batch_size=8, max_epochs=3, random_state=0, device="cpu", augment=False, hidden_dim=256,
 )
 
-EXPECTED_SHA256 = "4dc6bdf49b7ebe4a5dfd302786708afcd55b16c798f016538b1f90547cc994ff"
+EXPECTED_SHA256 = "987f9439df01931e60020d0410936d903d690c4fd427e4bb6f4fbd93964ddddd"
 
 
 def golf_embeddings_sha256():

@@ -1,6 +1,10 @@
 """The CPU Soft-DTW kernels: numba (SIMD exp/log, row strips, threads) and the
 pure-torch fallback, against the float64 reference recursion."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -162,6 +166,21 @@ def test_threads_give_the_same_results(monkeypatch, two_numba_threads):
     threaded = _kernel(D, nx, ny, 0.1)
     np.testing.assert_array_equal(serial[0], threaded[0])
     np.testing.assert_array_equal(serial[1], threaded[1])
+
+
+def test_soft_dtw_keeps_the_callers_torch_thread_count():
+    """Starting numba's pool (under its 'omp' layer) reset OpenMP's count, which torch shares."""
+    script = (
+        "import torch\n"
+        "torch.set_num_threads(1)\n"
+        "from sklav.alignment import soft_dtw\n"
+        "x = torch.randn(4, 30, 3, requires_grad=True)\n"
+        "soft_dtw(x, torch.randn(4, 30, 3), gamma=0.1).sum().backward()\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["1"]
 
 
 def test_fused_squared_euclidean_cost_matches_plain_cost():

@@ -48,11 +48,13 @@ def _warn_cuda_fallback():
 # (for the tests of that fallback).
 _FORCE_TORCH_KERNEL = False
 _warned_no_numba = False
+_numba_started = False
 
 
 def _use_numba():
     global _warned_no_numba
     if _softdtw_numba is not None and not _FORCE_TORCH_KERNEL:
+        _start_numba_threads()
         return True
     if _softdtw_numba is None and not _warned_no_numba:
         warnings.warn(
@@ -62,6 +64,21 @@ def _use_numba():
         )
         _warned_no_numba = True
     return False
+
+
+def _start_numba_threads():
+    """Start numba's thread pool once, keeping torch's thread count.
+
+    Under numba's 'omp' threading layer the start resets OpenMP's thread
+    count, which torch shares: a caller's ``torch.set_num_threads(1)`` was
+    lost at the first Soft-DTW call, in the middle of a fit.
+    """
+    global _numba_started
+    if not _numba_started:
+        threads = torch.get_num_threads()
+        _softdtw_numba.numba.get_num_threads()  # the first call starts the pool
+        torch.set_num_threads(threads)
+        _numba_started = True
 
 
 class CPUState:

@@ -267,10 +267,18 @@ def augment_poses(
     mirrored = mirror and rng.random() < 0.5
     scales = rng.uniform(*aspect, size=2)
     angle = rng.uniform(-max_angle, max_angle)
-    kwargs = dict(visibility_channel=visibility_channel)
-    if mirrored:
-        poses = mirror_poses(poses, swap=swap, **kwargs)
-    return rotate_poses(scale_poses(poses, *scales, **kwargs), angle, **kwargs)
+    c, s = np.cos(angle), np.sin(angle)
+    # mirror, scale, rotate: each linear about the same centre, so one product
+    plane = np.array([[c, -s], [s, c]]) @ np.diag(scales) @ np.diag([-1.0 if mirrored else 1.0, 1.0])
+    out = _about_centre(poses, visibility_channel, lambda coords: _map_plane(coords, plane))
+    return out[:, list(swap)] if mirrored and swap is not None else out
+
+
+def _map_plane(coords, plane):
+    """``coords`` ``(..., D)`` with the ``x, y`` plane mapped by the 2x2 ``plane``."""
+    out = coords.copy()
+    out[..., :2] = coords[..., :2] @ plane.T
+    return out
 
 
 # --------------------------------------------------------------------------
