@@ -9,8 +9,9 @@ process so that its peak memory is the fit's alone:
 1. ``decode``: one epoch of the training ``DataLoader`` (``num_workers``
    workers) over the paths, without the network: sampled frames (the
    ``num_frames`` sampled frames and their context, distinct) per second,
-   and frames the decoder went through (it decodes each video from its start
-   up to the last frame needed);
+   and frames the decoder went through (from the keyframe before each
+   sampled frame; ``--sequential`` decodes each video from its start, as
+   before keyframe seeking); ``--decode-only`` stops here;
 2. ``fit``: ``LAVEncoder(weights=None, max_epochs=--epochs,
    num_workers=--num-workers, ...).fit(paths)``. By default the ResNet-50
    trunk is frozen (``freeze_backbone=True``): a first fit runs it once over
@@ -126,6 +127,8 @@ def decode_epoch(paths, args):
             decoded = sum(v.frames_decoded for v in self.videos) - before
             return sum(len(s["frames"]) for s in pair), decoded
 
+    if args.sequential:  # the decoding before keyframe seeking
+        VideoFile._decode_seeking = lambda self, needed: None
     videos = [VideoFile(p) for p in paths]
     dataset = Counting(videos, np.zeros(len(videos)), args.num_frames, 2, 15, np.random.default_rng(0))
     dataset.worker_seed = 0
@@ -149,6 +152,8 @@ def measure(paths, args):
     except ImportError:
         sampler = None
     result = decode_epoch(paths, args)
+    if args.decode_only:
+        return result
     encoder = LAVEncoder(weights=None, freeze_backbone=not args.train_trunk, image_size=args.image_size,
                          transform_batch_size=64,
                          num_frames=args.num_frames, batch_size=args.batch_size, max_epochs=args.epochs,
@@ -169,10 +174,13 @@ def measure(paths, args):
 
 def report(result, args):
     gib = 2**30
-    bound = result["maxrss_main_bytes"] + args.num_workers * result["maxrss_worker_bytes"]
     print(f"decode epoch: {result['sampled_frames']} sampled frames in {result['decode_s']:.1f} s: "
           f"{result['sampled_frames_per_s']:.0f} sampled frames/s; the decoder went through "
-          f"{result['decoded_frames']} frames ({result['decoded_frames_per_s']:.0f} frames/s)")
+          f"{result['decoded_frames']} frames ({result['decoded_frames_per_s']:.0f} frames/s), "
+          f"{result['decoded_frames'] / result['sampled_frames']:.2f} per sampled frame")
+    if args.decode_only:
+        return
+    bound = result["maxrss_main_bytes"] + args.num_workers * result["maxrss_worker_bytes"]
     print(f"fit: {args.epochs} epoch(s) in {result['fit_s']:.1f} s ({result['videos_per_s']:.1f} videos/s)")
     print(f"peak RSS: main {result['maxrss_main_bytes'] / gib:.2f} GiB, largest worker "
           f"{result['maxrss_worker_bytes'] / gib:.2f} GiB, bound main + {args.num_workers} workers "
@@ -200,6 +208,9 @@ def main(argv=None):
     parser.add_argument("--train-trunk", action="store_true",
                         help="train the whole network (default: frozen trunk, features cached on disk)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--decode-only", action="store_true", help="the decode epoch only, no fit")
+    parser.add_argument("--sequential", action="store_true",
+                        help="decode each video from its start (no keyframe seeking)")
     parser.add_argument("--folder", help="where the videos are written (default: a temporary folder)")
     parser.add_argument("--smoke", action="store_true", help="6 videos of 2 s at 64 px, 8 frames")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: the fresh process's JSON output

@@ -28,11 +28,16 @@ def _frames(n, seed, size=(24, 32)):
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def write_mp4(path, frames, fps=10):
+def write_mp4(path, frames, fps=10, codec="mpeg4", gop=None):
+    """``gop``: a keyframe every ``gop`` frames (libx264 also with B-frames)."""
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=fps)
+        stream = out.add_stream(codec, rate=fps)
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "yuv420p"
+        if gop:
+            stream.codec_context.gop_size = gop
+        if gop and codec == "libx264":
+            stream.options = {"bf": "2", "keyint": str(gop), "min-keyint": str(gop), "scenecut": "0"}
         for image in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         out.mux(stream.encode())
@@ -72,6 +77,55 @@ def test_video_file_decodes_only_what_is_asked(mp4s, folders):
     assert [len(c) for c in folder.iter_chunks(5)] == [5, 5, 2]
     with pytest.raises(IndexError):
         video[len(video)]
+
+
+def _keyframes(path):
+    """Frame numbers of the keyframes, from the packets: the test's own reading of the index."""
+    with av.open(str(path)) as container:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
+    pts = sorted(p for p, _ in packets)
+    return sorted(pts.index(p) for p, key in packets if key)
+
+
+@pytest.mark.parametrize("codec", ["mpeg4", "libx264"])
+def test_video_file_seeks_to_the_keyframe_before_each_frame(tmp_path, codec):
+    if codec not in av.codecs_available:
+        pytest.skip(f"this FFmpeg build has no {codec} encoder")
+    path = write_mp4(tmp_path / "v.mp4", _frames(40, 0), codec=codec, gop=6)
+    frames, keyframes = read_video(path), _keyframes(path)
+    assert len(keyframes) >= 5 and keyframes[0] == 0
+    rng = np.random.default_rng(0)
+    for indices in ([37], [3, 38, 12, 12, 21, 0], rng.choice(40, 9), np.arange(40)[::-1]):
+        np.testing.assert_array_equal(VideoFile(path)[indices], frames[indices])
+    video = VideoFile(path)
+    video[[37]]
+    assert video.frames_decoded == 37 - max(k for k in keyframes if k <= 37) + 1  # not 38
+    video = VideoFile(path)
+    video[[keyframes[1] - 1, keyframes[1] + 1]]  # on through the keyframe: one pass
+    assert video.frames_decoded == keyframes[1] + 2
+
+
+def test_video_file_decodes_from_the_start_where_the_index_misleads(tmp_path, monkeypatch):
+    frames = _frames(30, 1)
+    avi = tmp_path / "v.avi"  # no sample index: from the start
+    with av.open(str(avi), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.height, stream.width, stream.pix_fmt = 24, 32, "yuv420p"
+        stream.codec_context.gop_size = 6
+        for image in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    video = VideoFile(avi)
+    np.testing.assert_array_equal(video[[25]], read_video(avi)[[25]])
+    assert video.frames_decoded == 26 and video._seek_index() is None
+    path = write_mp4(tmp_path / "v.mp4", frames, gop=6)
+    frames = read_video(path)
+    pts, keyframes = VideoFile(path)._seek_index()
+    shifted = np.r_[pts[1:], pts[-1] + 1]  # every frame one later than the decoder says
+    monkeypatch.setattr(VideoFile, "_seek_index", lambda self: (shifted, keyframes))
+    video = VideoFile(path)
+    np.testing.assert_array_equal(video[[20, 7]], frames[[20, 7]])
+    assert video.frames_decoded > 21  # the seek that landed elsewhere, then from the start
 
 
 @pytest.mark.parametrize("freeze", [False, True])

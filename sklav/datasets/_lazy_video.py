@@ -53,8 +53,12 @@ class VideoFile:
 
     Notes
     -----
-    A video file is decoded sequentially from its start up to the last frame
-    asked for; frames not asked for are decoded but not converted to RGB.
+    In an mp4, mov or mkv file each frame asked for is decoded from the
+    keyframe at or before it, found in the container's sample index (read
+    once, without decoding); frames asked for between two keyframes share
+    one pass. Other files, and files whose index does not match their
+    frames, are decoded from the start up to the last frame asked for.
+    Frames decoded but not asked for are not converted to RGB.
 
     Examples
     --------
@@ -87,6 +91,7 @@ class VideoFile:
         if not self.path.exists():
             raise FileNotFoundError(f"no such file or folder: {str(self.path)!r}")
         self.frames_decoded = 0
+        self._keyframe_index = None  # built on the first decode that can seek
         if self.path.is_dir():
             self._files = frame_files(self.path)
             self._image_shape = read_frame_image(self._files[0]).shape
@@ -130,7 +135,7 @@ class VideoFile:
         if self._files is not None:
             frames = self._read_images(needed)
         else:
-            frames = np.stack(list(self._decode(needed)))
+            frames = np.stack(self._decode_seeking(needed) or list(self._decode(needed)))
         return frames[inverse.reshape(-1)]
 
     def iter_chunks(self, chunk_size):
@@ -195,6 +200,72 @@ class VideoFile:
                                  f"{exc}") from exc
             _check_decoded(self.path, n_decoded, 0 if count is not None else declared)
         return (count if count is not None else n_decoded, height, width, 3)
+
+    def _seek_index(self):
+        """``(pts, keyframes)`` of :meth:`_read_seek_index`, read once; None where it cannot seek."""
+        if self._keyframe_index is None:
+            self._keyframe_index = self._read_seek_index() or ()
+        return self._keyframe_index or None
+
+    def _read_seek_index(self):
+        """Each frame's presentation timestamp, in order, and the sorted frame
+        numbers of the keyframes, from the packets of an indexed container (no
+        decoding). None where they cannot be trusted: another container, a
+        packet without a timestamp, a timestamp twice, a count other than
+        ``len(self)``, or a first frame that is no keyframe.
+        """
+        av, container, stream = self._open()
+        with container:
+            if not any(name in container.format.name.split(",") for name in _INDEXED_FORMATS):
+                return None
+            try:
+                packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
+            except (av.error.FFmpegError, OSError, ValueError):
+                return None
+        pts = np.sort(np.array([p for p, _ in packets if p is not None], dtype=np.int64))
+        if not (len(pts) == len(packets) == len(self) and (np.diff(pts) > 0).all()):
+            return None
+        keyframes = np.unique(np.searchsorted(pts, [p for p, key in packets if key]))
+        return (pts, keyframes) if len(keyframes) and keyframes[0] == 0 else None
+
+    def _decode_seeking(self, needed):
+        """The RGB frames ``needed`` (sorted, distinct), each decoded from the
+        keyframe at or before it (one pass for frames that share it); None
+        where the file cannot seek or its frames do not match its index (the
+        caller then decodes from the start)."""
+        index = self._seek_index()
+        if index is None:
+            return None
+        pts, keyframes = index
+        frame_of = {int(p): i for i, p in enumerate(pts)}
+        starts = keyframes[np.searchsorted(keyframes, needed, side="right") - 1]
+        frames, decoder, next_frame = [], None, 0
+        av, container, stream = self._open()
+        with container:
+            try:
+                for wanted, start in zip(needed.tolist(), starts.tolist()):
+                    sought = None
+                    if decoder is None or start > next_frame:  # decoding on would pass a keyframe
+                        container.seek(int(pts[start]), stream=stream, backward=True, any_frame=False)
+                        decoder, sought = container.decode(stream), start
+                    for frame in decoder:
+                        self.frames_decoded += 1
+                        i = frame_of.get(frame.pts, len(self))
+                        if sought is not None and i != sought:  # not where the index said
+                            return None
+                        sought = None
+                        if i >= wanted:
+                            break
+                    else:
+                        return None
+                    if i != wanted:
+                        return None
+                    height, width = _output_hw(frame.height, frame.width, self.size)
+                    frames.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
+                    next_frame = wanted + 1
+            except (av.error.FFmpegError, OSError, ValueError):
+                return None
+        return frames
 
     def _decode(self, needed):
         """Decode from the start; yield the RGB frames ``needed`` (sorted), or all for None."""
