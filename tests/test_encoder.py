@@ -674,7 +674,8 @@ def test_temporal_head_equals_its_modules_in_sequence(num_context, training):
 
 
 def test_first_fit_of_a_process_equals_the_next():
-    """Reproducible under random_state from a fresh process on (no kernel state carried between fits)."""
+    """Reproducible under random_state from a fresh process on: nothing carried between fits (numba's
+    first start used to reset torch's thread count in the middle of the first fit)."""
     script = (
         "import numpy as np, torch\n"
         "from sklav import LAVEncoder\n"
