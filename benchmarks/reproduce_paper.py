@@ -299,12 +299,13 @@ def to_rst(table, rows, args, wall):
         "",
     ]
     for features in sorted({r["features"] for r in rows}):
-        out += [f"**{features}: loss ablation (paper Tab. 1)**", ""]
         body = [[m, _runs(rows, m, features), _cell(table, m, features, "classification@1.0", 100),
                  _cell(table, m, features, "progress_r2"), _cell(table, m, features, "kendalls_tau"),
                  _cell(table, m, features, "kendalls_tau@2")]
                 for m in ABLATION if (m, features, "kendalls_tau") in table]
-        out += [_rst_table(["method", "actions x seeds", "classification", "progress", "tau", "tau@2"], body), ""]
+        if body:  # a partial reproduction may have none yet
+            out += [f"**{features}: loss ablation (paper Tab. 1)**", "",
+                    _rst_table(["method", "actions x seeds", "classification", "progress", "tau", "tau@2"], body), ""]
         out += [f"**{features}: methods (paper Tab. 2-4)**", ""]
         methods = [m for m in MAIN_METHODS + ["LAV (joint, all actions)"] if (m, features, "kendalls_tau") in table]
         body = [[m, _runs(rows, m, features)]
