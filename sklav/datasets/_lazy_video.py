@@ -19,6 +19,11 @@ __all__ = ["VideoFile", "open_video"]
 _INDEXED_FORMATS = ("mov", "mp4", "matroska")
 
 
+def _is_indexed(container):
+    """Whether the container's header indexes every frame (its sample table)."""
+    return any(name in container.format.name.split(",") for name in _INDEXED_FORMATS)
+
+
 class VideoFile:
     """A video file or a folder of frames, decoded on demand.
 
@@ -185,8 +190,7 @@ class VideoFile:
         av, container, stream = self._open()
         with container:
             declared = stream.frames
-            indexed = any(name in container.format.name.split(",") for name in _INDEXED_FORMATS)
-            count = declared if indexed and declared > 0 else None
+            count = declared if _is_indexed(container) and declared > 0 else None
             n_decoded = 0
             try:
                 for frame in container.decode(stream):
@@ -216,7 +220,7 @@ class VideoFile:
         """
         av, container, stream = self._open()
         with container:
-            if not any(name in container.format.name.split(",") for name in _INDEXED_FORMATS):
+            if not _is_indexed(container):
                 return None
             try:
                 packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
@@ -260,12 +264,15 @@ class VideoFile:
                         return None
                     if i != wanted:
                         return None
-                    height, width = _output_hw(frame.height, frame.width, self.size)
-                    frames.append(frame.reformat(width=width, height=height, format="rgb24").to_ndarray())
+                    frames.append(self._to_rgb(frame))
                     next_frame = wanted + 1
             except (av.error.FFmpegError, OSError, ValueError):
                 return None
         return frames
+
+    def _to_rgb(self, frame):
+        height, width = _output_hw(frame.height, frame.width, self.size)
+        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
 
     def _decode(self, needed):
         """Decode from the start; yield the RGB frames ``needed`` (sorted), or all for None."""
@@ -278,8 +285,7 @@ class VideoFile:
                 for i, frame in enumerate(container.decode(stream)):
                     self.frames_decoded += 1
                     if wanted is None or i in wanted:
-                        height, width = _output_hw(frame.height, frame.width, self.size)
-                        yield frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+                        yield self._to_rgb(frame)
                     if i == last:
                         return
             except (av.error.FFmpegError, OSError, ValueError) as exc:

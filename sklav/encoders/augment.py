@@ -219,14 +219,8 @@ def rotate_poses(poses, angle, *, visibility_channel=None):
            [ 0.,  1.]])
     """
     c, s = np.cos(angle), np.sin(angle)
-
-    def rotate(coords):
-        out = coords.copy()
-        out[..., 0] = c * coords[..., 0] - s * coords[..., 1]
-        out[..., 1] = s * coords[..., 0] + c * coords[..., 1]
-        return out
-
-    return _about_centre(poses, visibility_channel, rotate)
+    rotation = np.array([[c, -s], [s, c]])
+    return _about_centre(poses, visibility_channel, lambda coords: _map_plane(coords, rotation))
 
 
 def augment_poses(
