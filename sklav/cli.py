@@ -134,6 +134,7 @@ def _interrupted(encoder, output):
 
 
 def cmd_fit(args):
+    """``sklav fit``: train an encoder on video files or folders and save it."""
     import joblib
 
     paths = expand_folders(args.videos)
@@ -164,6 +165,7 @@ def cmd_fit(args):
 
 
 def cmd_embed(args):
+    """``sklav embed``: embed videos with a saved model into one ``.npz``."""
     paths = expand_folders(args.videos)
     output = OutputFile(args.output, "embeddings file", inputs=[args.model, *paths],
                         force=args.force, suffixes={".npz"})
@@ -178,7 +180,20 @@ def cmd_embed(args):
 
 
 def format_alignment_table(result, threshold=None):
-    """The correspondence table printed by ``sklav align``, one row per frame of B."""
+    """The correspondence table printed by ``sklav align``, one row per frame of B.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.alignment import align
+    >>> from sklav.cli import format_alignment_table
+    >>> result = align(None, np.array([[0.0], [1.0]]), np.array([[0.0], [1.0], [3.0]]))
+    >>> print(format_alignment_table(result, threshold=1.0))
+    frame_A  frame_B        cost  deviation
+          0        0      0.0000       0.00
+          1        1      0.0000       0.00
+          1        2      4.0000       3.00  *
+    """
     threshold = result.threshold if threshold is None else threshold
     lines = [f"{'frame_A':>7}  {'frame_B':>7}  {'cost':>10}  {'deviation':>9}"]
     for j, (i, cost, dev) in enumerate(zip(result.index_map, result.cost, result.deviation)):
@@ -188,6 +203,7 @@ def format_alignment_table(result, threshold=None):
 
 
 def cmd_align(args):
+    """``sklav align``: print (and optionally plot) the alignment of two videos."""
     from .alignment import align
 
     paths = [args.video_a, args.video_b] + list(args.calibration or [])
@@ -224,6 +240,7 @@ def cmd_align(args):
 
 
 def build_parser():
+    """The ``sklav`` argument parser and its subcommands."""
     from . import __version__
 
     parser = argparse.ArgumentParser(

@@ -90,6 +90,23 @@ class Alignment:
         Squared Euclidean distances ``D`` of the embedded frames.
     total_cost : float
         Sum of ``distances`` along ``path`` (the DTW discrepancy).
+
+    Examples
+    --------
+    A video ``b`` that repeats the reference's second frame, whose last frame
+    is off the reference's path:
+
+    >>> import numpy as np
+    >>> from sklav.alignment import align
+    >>> a = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> b = np.array([[0.0], [1.0], [1.0], [2.0], [5.0]])
+    >>> result = align(None, a, b)
+    >>> result
+    Alignment(n_frames_a=4, n_frames_b=5, path_length=5, total_cost=4, n_flagged=1)
+    >>> result.index_map, result.cost
+    (array([0, 1, 1, 2, 3]), array([0., 0., 0., 0., 4.]))
+    >>> result.flagged()
+    array([4])
     """
 
     path: list

@@ -85,6 +85,26 @@ class VideoPairDataset(Dataset):
     ----------
     worker_seed : int or None
         Set for ``DataLoader`` workers: see :func:`seed_worker`.
+
+    Examples
+    --------
+    Four feature videos of two actions; video 0 can only pair with video 1:
+
+    >>> import numpy as np
+    >>> from sklav.encoders.data import VideoPairDataset
+    >>> videos = [np.zeros((30, 4)), np.ones((25, 4)), np.ones((40, 4)), np.ones((35, 4))]
+    >>> dataset = VideoPairDataset(videos, groups=["golf", "golf", "bowl", "bowl"],
+    ...                            num_frames=5, num_context=2, stride=3,
+    ...                            rng=np.random.default_rng(0))
+    >>> dataset.partner(0)
+    np.int64(1)
+    >>> x, y = dataset[0]
+    >>> y["length"]
+    25
+    >>> x["indices"].shape, x["context"].shape  # 5 sampled frames, 2 context frames each
+    ((5,), (5, 2))
+    >>> bool((x["frames"][x["context"]] == 0).all())  # context rows index x's own frames
+    True
     """
 
     worker_seed = None
@@ -150,6 +170,19 @@ def collate_video_pairs(batch):
       CPU), ``target['frame_indices']`` ``(2B, P)`` the sampled frames'
       indices in their videos, ``target['video_lengths']`` ``(2B,)`` the
       videos' frame counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.encoders.data import VideoPairDataset, collate_video_pairs
+    >>> videos = [np.zeros((30, 4)), np.ones((25, 4)), np.ones((3, 4))]
+    >>> dataset = VideoPairDataset(videos, groups=[0, 0, 0], num_frames=5, num_context=2,
+    ...                            stride=3, rng=np.random.default_rng(0))
+    >>> X, target = collate_video_pairs([dataset[0], dataset[2]])
+    >>> X["context_index"].shape  # 2 pairs -> 4 videos, up to 5 sampled frames, k = 2
+    torch.Size([4, 5, 2])
+    >>> target["lengths"][2].item(), target["video_lengths"][2].item()  # video 2 has 3 frames
+    (3, 3)
     """
     samples = [sample for pair in batch for sample in pair]
     n_frames = [len(s["frames"]) for s in samples]

@@ -41,7 +41,22 @@ RESNET_LAYERS = {"conv4c": ("layer3", 3, 1024), "conv5c": ("layer4", 3, 2048)}
 
 
 class ImagePreprocessor(nn.Module):
-    """uint8 RGB frames ``(N, H, W, 3)`` -> normalised ``(N, 3, S, S)`` floats."""
+    """uint8 RGB frames ``(N, H, W, 3)`` -> normalised ``(N, 3, S, S)`` floats.
+
+    Frames are resized (bilinear) to ``image_size`` squared and standardised
+    with ImageNet's channel means and standard deviations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.encoders.networks import ImagePreprocessor
+    >>> frames = torch.full((2, 48, 64, 3), 255, dtype=torch.uint8)
+    >>> images = ImagePreprocessor(image_size=32)(frames)
+    >>> images.shape
+    torch.Size([2, 3, 32, 32])
+    >>> [round(v, 3) for v in images[0, :, 0, 0].tolist()]  # white: (1 - mean) / std
+    [2.249, 2.429, 2.64]
+    """
 
     def __init__(self, image_size=224):
         super().__init__()
@@ -67,6 +82,21 @@ class PosePreprocessor(nn.Module):
     at 1e-6). With a visibility channel (``visibility_channel`` set),
     invisible joints are left out of the centre and scale, their coordinates
     are zeroed, and the visibility is kept as an input feature.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.encoders.networks import PosePreprocessor
+    >>> pose = torch.tensor([[[10.0, 10.0], [12.0, 10.0], [0.0, 0.0]]])
+    >>> PosePreprocessor()(pose).shape  # 3 joints x (x, y), flattened
+    torch.Size([1, 6])
+    >>> visible = torch.tensor([[[10.0, 10.0, 1.0], [12.0, 10.0, 1.0], [0.0, 0.0, 0.0]]])
+    >>> out = PosePreprocessor(visibility_channel=-1)(visible).view(3, 3)
+    >>> out[:2]  # the visible joints: centred, scaled, visibility 1
+    tensor([[-1.,  0.,  1.],
+            [ 1.,  0.,  1.]])
+    >>> bool((out[2] == 0).all())  # the invisible joint is zeroed
+    True
     """
 
     def __init__(self, visibility_channel=None):
@@ -88,7 +118,19 @@ class PosePreprocessor(nn.Module):
 
 class FeaturePreprocessor(nn.Module):
     """Features ``(N, D)`` -> standardised with the training frames' mean and std;
-    as in ``StandardScaler``, a constant feature is centred but not scaled."""
+    as in ``StandardScaler``, a constant feature is centred but not scaled.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.encoders.networks import FeaturePreprocessor
+    >>> frames = torch.tensor([[0.0, 5.0], [2.0, 5.0]])
+    >>> scaler = FeaturePreprocessor(n_features=2)
+    >>> scaler.set_statistics(frames)
+    >>> scaler(frames)
+    tensor([[-1.,  0.],
+            [ 1.,  0.]])
+    """
 
     def __init__(self, n_features):
         super().__init__()
@@ -199,6 +241,15 @@ def build_resnet_trunk(weights=None, layer="conv4c"):
     RuntimeError
         When the weights are neither cached nor downloadable; the message
         names the cache file to fill.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.encoders.networks import build_resnet_trunk
+    >>> trunk, channels = build_resnet_trunk(weights=None, layer="conv4c")
+    >>> with torch.no_grad():
+    ...     trunk.eval()(torch.zeros(1, 3, 64, 64)).shape
+    torch.Size([1, 1024, 4, 4])
     """
     if layer not in RESNET_LAYERS:
         raise ValueError(f"layer must be 'conv4c' or 'conv5c', got {layer!r}.")
@@ -213,7 +264,15 @@ def build_resnet_trunk(weights=None, layer="conv4c"):
 
 
 def build_mlp_trunk(in_features, hidden_dim=256):
-    """Per-frame MLP for poses and features: two ReLU layers."""
+    """Per-frame MLP for poses and features: two ReLU layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.encoders.networks import build_mlp_trunk
+    >>> build_mlp_trunk(in_features=26, hidden_dim=64)(torch.zeros(5, 26)).shape
+    torch.Size([5, 64])
+    """
     return nn.Sequential(
         nn.Linear(in_features, hidden_dim),
         nn.ReLU(),
@@ -230,6 +289,15 @@ class TrunkSpec:
     ``in_features`` is the width of one preprocessed frame (for vectors).
     ``hidden_dim`` and ``num_context`` are :class:`~sklav.LAVEncoder`'s
     defaults for the frames the trunk takes.
+
+    Examples
+    --------
+    >>> from sklav.encoders.networks import TRUNKS
+    >>> spec = TRUNKS["mlp"]
+    >>> spec.frame_kinds, spec.hidden_dim, spec.num_context
+    (('poses', 'features'), 256, 3)
+    >>> spec.build(in_features=26, hidden_dim=32, weights=None, layer=None)[0]
+    Linear(in_features=26, out_features=32, bias=True)
     """
 
     build: Callable
@@ -260,7 +328,14 @@ TRUNKS = {
 
 
 def default_trunk(frame_kind):
-    """The first registered trunk that takes ``frame_kind`` frames."""
+    """The first registered trunk that takes ``frame_kind`` frames.
+
+    Examples
+    --------
+    >>> from sklav.encoders.networks import default_trunk
+    >>> default_trunk("images"), default_trunk("poses"), default_trunk("features")
+    ('resnet50', 'mlp', 'mlp')
+    """
     return next(name for name, spec in TRUNKS.items() if frame_kind in spec.frame_kinds)
 
 
@@ -280,6 +355,24 @@ class FrameEncoder(nn.Module):
     head : ContextHead
     freeze_trunk : bool, default=False
         Run the trunk in eval mode without gradients.
+
+    Examples
+    --------
+    Two videos of 4 distinct pose frames (13 joints, x and y), each embedding
+    3 frames from 2 context frames:
+
+    >>> import torch
+    >>> from sklav.encoders.networks import (
+    ...     ContextHead, FrameEncoder, PosePreprocessor, build_mlp_trunk)
+    >>> encoder = FrameEncoder(PosePreprocessor(), build_mlp_trunk(26, 32),
+    ...                        ContextHead(32, embedding_dim=8, hidden_dim=16, spatial=False))
+    >>> frames = torch.randn(2, 4, 13, 2)
+    >>> context_index = torch.tensor([[[0, 1], [1, 2], [2, 3]]] * 2)
+    >>> embeddings = encoder.eval()(frames, context_index)
+    >>> embeddings.shape
+    torch.Size([2, 3, 8])
+    >>> torch.allclose(embeddings.norm(dim=-1), torch.ones(2, 3))  # L2-normalised
+    True
     """
 
     def __init__(self, preprocessor, trunk, head, freeze_trunk=False):

@@ -217,7 +217,18 @@ REGULARIZERS = {"cidm": contrastive_idm, "idm": idm, "sfa": sfa, None: None}
 
 def regularize(name, emb, t, lengths, sigma, margin, reduction):
     """Regularizer ``name`` of each video, with hyper-parameters the caller
-    validated (once, not per batch: :class:`~sklav.losses.LAVLoss`)."""
+    validated (once, not per batch: :class:`~sklav.losses.LAVLoss`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklav.losses.regularizers import regularize
+    >>> emb = torch.tensor([[[0.0], [1.0], [1.0]]])
+    >>> regularize("sfa", emb, torch.arange(3.0)[None], None, 1.0, 2.0, "sum")
+    tensor([4.])
+    >>> regularize("sfa", emb, torch.arange(3.0)[None], None, 1.0, 2.0, "mean")  # over 6 pairs
+    tensor([0.6667])
+    """
     D, gap, pair_mask = _pairwise_terms(emb, t, lengths)
     return _reduce(_TERMS[name](D, gap, sigma, margin), pair_mask, reduction)
 

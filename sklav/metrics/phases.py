@@ -64,7 +64,15 @@ def _label_kind(labels, name):
 
 
 def phase_order(labels):
-    """The default phase order: the sorted distinct labels (as TCC's integer phases)."""
+    """The default phase order: the sorted distinct labels (as TCC's integer phases).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.metrics.phases import phase_order
+    >>> phase_order([np.array([0, 0, 1, 2]), np.array([0, 2, 2])])
+    array([0, 1, 2])
+    """
     return np.unique(np.concatenate(check_label_list(labels, name="labels")))
 
 
