@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -137,6 +138,8 @@ def cmd_fit(args):
     """``sklav fit``: train an encoder on video files or folders and save it."""
     import joblib
 
+    from .encoders import TrainingInterruptedWarning
+
     paths = expand_folders(args.videos)
     if len(paths) < 2:
         raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
@@ -150,7 +153,9 @@ def cmd_fit(args):
     print(f"Fitting LAVEncoder on {len(videos)} videos ({sum(lengths)} frames, per-frame shape "
           f"{videos[0].shape[1:]}).")
     start = time.perf_counter()
-    with watch_interrupt() as watch:
+    with watch_interrupt() as watch, warnings.catch_warnings():
+        # the command reports an interruption itself ("sklav: interrupted ...")
+        warnings.filterwarnings("ignore", category=TrainingInterruptedWarning)
         try:
             encoder.fit(videos)
         except (ValueError, TypeError, ArithmeticError, OSError) as exc:

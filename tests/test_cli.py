@@ -339,9 +339,9 @@ def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path, module):
     )
     try:
         assert proc.stdout.readline().startswith("Fitting LAVEncoder")
-        # well into the training loop: twice in about 30 loaded full-suite runs, a
-        # Ctrl-C sent 1 s after start-up (about when the first Soft-DTW call
-        # starts numba's thread pool) left the fit running (cause not yet traced)
+        # well into the training loop (skorch's epochs catch the Ctrl-C): twice in
+        # about 30 loaded full-suite runs, a Ctrl-C sent 1 s after start-up left
+        # the fit running (cause not yet traced)
         time.sleep(3.0)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
