@@ -74,15 +74,62 @@ def _fresh_asm(kernel, *args):
     return fresh.inspect_asm(fresh.signatures[0])
 
 
-@pytest.mark.parametrize("weights_dtype", [np.float64, np.float32])
-def test_sweeps_are_simd_on_avx2(weights_dtype):
-    # a guard on performance: the soft-min loop and the backward's
-    # multiply-add loop must compile to packed AVX2 code (exp and log
-    # inlined), not to scalar code, with either dtype of saved weights
+def _packed_double_pattern():
+    """A regex for a packed float64 instruction ``{op}`` on the host's widest
+    vectors, or None where the host has none this guard knows.
+
+    x86-64 with AVX2 or AVX-512: 256-bit ``ymm`` or 512-bit ``zmm`` registers
+    (LLVM picks either on an AVX-512 host); 64-bit Arm: NEON ``v.2d`` or SVE
+    ``z.d`` registers.
+    """
+    import platform
+
     import llvmlite.binding as llvm
 
-    if not llvm.get_host_cpu_features().get("avx2", False):
-        pytest.skip("the host CPU has no AVX2")
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        if not llvm.get_host_cpu_features().get("avx2", False):
+            return None
+        return r"\bv{op}\w*pd\b.*\b[yz]mm\d+"
+    if machine in ("aarch64", "arm64"):
+        return r"\bf{op}\w*\b.*\b(v\d+\.2d|z\d+\.d)\b"
+    return None
+
+
+def _has_packed(asm, op):
+    import re
+
+    pattern = re.compile(_packed_double_pattern().format(op=op))
+    return any(pattern.search(line) for line in asm.splitlines())
+
+
+@pytest.mark.parametrize(
+    "line, op, packed",
+    [
+        ("vdivpd %ymm1, %ymm2, %ymm3", "div", True),
+        ("vdivpd %zmm1, %zmm2, %zmm3", "div", True),
+        ("vfmadd213pd %zmm1, %zmm2, %zmm3", "fmadd", True),
+        ("vdivsd %xmm1, %xmm2, %xmm3", "div", False),  # scalar
+        ("vdivpd %xmm1, %xmm2, %xmm3", "div", False),  # 128-bit only
+    ],
+)
+def test_packed_vector_guard_reads_avx2_and_avx512(line, op, packed, monkeypatch):
+    import llvmlite.binding as llvm
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(llvm, "get_host_cpu_features", lambda: {"avx2": True})
+    assert _has_packed(line, op) is packed
+
+
+@pytest.mark.parametrize("weights_dtype", [np.float64, np.float32])
+def test_sweeps_are_simd(weights_dtype):
+    # a guard on performance: the soft-min loop and the backward's
+    # multiply-add loop must compile to packed vector code (exp and log
+    # inlined), not to scalar code, with either dtype of saved weights, on
+    # whatever vector width the host offers
+    if _packed_double_pattern() is None:
+        pytest.skip("no packed-vector guard for this host CPU (x86-64 without AVX2, or not x86/Arm)")
     G = np.random.default_rng(0).random((8, 8))
     zeros = np.zeros(8)
     weights = np.zeros((2, 65), weights_dtype)
@@ -94,13 +141,13 @@ def test_sweeps_are_simd_on_avx2(weights_dtype):
         numba_kernels._forward_strip, G, zeros, zeros, 1.0, -np.inf, 0, 8, 8, *band, 0.1,
         weights[0], weights[1], 0, top, *scratch, numba_kernels.CONSTANTS,
     )
-    assert any("vdivpd" in line and "ymm" in line for line in asm.splitlines())
+    assert _has_packed(asm, "div")
     E, sums, rows, e = np.zeros((8, 8)), np.zeros((2, 8)), np.zeros((2, 9)), np.zeros((3, 10))
     asm = _fresh_asm(
         numba_kernels._backward_strip, weights[0], weights[1], 0, 8, 8, *band, 0, 64, 1.0,
         E, sums[0], sums[1], rows[0], rows[1], e[0], e[1], e[2],
     )
-    assert any("vfmadd" in line and "pd" in line and "ymm" in line for line in asm.splitlines())
+    assert _has_packed(asm, "fmadd") or _has_packed(asm, "mla")
 
 
 # --------------------------------------------------------------------------

@@ -247,3 +247,32 @@ def joblib_load(path):
     import joblib
 
     return joblib.load(path)
+
+
+FORKED_READ = """
+import multiprocessing, sys
+from sklav.datasets import VideoFile, read_video
+
+def read(path):
+    return VideoFile(path)[[0, 3, 5]].shape, read_video(path).shape
+
+if __name__ == "__main__":
+    read(sys.argv[1])  # the parent decodes and converts first, as LAVEncoder.fit does
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        print(pool.apply_async(read, (sys.argv[1],)).get(timeout=60))
+"""
+
+
+def test_a_forked_worker_decodes_after_its_parent_did(tmp_path):
+    # DataLoader workers are forked from a process that has already decoded
+    # and converted frames; FFmpeg's threaded scaler, inherited without its
+    # threads, once left such a worker waiting forever (and the fit with it)
+    import subprocess
+    import sys
+
+    path = write_mp4(tmp_path / "a.mp4", _frames(12, 0))
+    script = tmp_path / "forked_read.py"
+    script.write_text(FORKED_READ)
+    done = subprocess.run([sys.executable, str(script), path], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "((3, 24, 32, 3), (12, 24, 32, 3))"

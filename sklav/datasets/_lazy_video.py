@@ -272,7 +272,7 @@ class VideoFile:
 
     def _to_rgb(self, frame):
         height, width = _output_hw(frame.height, frame.width, self.size)
-        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+        return frame.reformat(width=width, height=height, format="rgb24", threads=1).to_ndarray()
 
     def _decode(self, needed):
         """Decode from the start; yield the RGB frames ``needed`` (sorted), or all for None."""

@@ -173,7 +173,7 @@ def read_video(path, fps=None, size=None, *, max_frames=MAX_FRAMES):
         n_decoded = 0
 
         def convert(frame):
-            return frame.reformat(width=hw[1], height=hw[0], format="rgb24").to_ndarray()
+            return frame.reformat(width=hw[1], height=hw[0], format="rgb24", threads=1).to_ndarray()
 
         def emit_until(frame, t_end):
             # Emit `frame` for every target time strictly before t_end.
