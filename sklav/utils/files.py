@@ -36,8 +36,10 @@ def new_file_mode():
     --------
     >>> import os
     >>> from sklav.utils.files import new_file_mode
-    >>> new_file_mode() == 0o666 & ~os.umask(os.umask(0))
-    True
+    >>> previous = os.umask(0o027)
+    >>> oct(new_file_mode())
+    '0o640'
+    >>> _ = os.umask(previous)
     """
     umask = os.umask(0)  # the only way to read it; set straight back
     os.umask(umask)
