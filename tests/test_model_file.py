@@ -94,7 +94,6 @@ def test_get_params_survive_a_round_trip(tmp_path):
 
 
 def test_path_parameters_come_back_as_str(fitted, tmp_path):
-    encoder, _ = fitted
     encoder = LAVEncoder(**TINY)
     vars(encoder).update({k: v for k, v in vars(fitted[0]).items() if k.endswith("_") or k.startswith("_")})
     encoder.set_params(feature_cache=tmp_path / "cache")
