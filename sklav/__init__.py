@@ -9,6 +9,8 @@ The public estimators live in topic subpackages and are re-exported here:
 - :class:`PhaseClassifier`, :class:`ProgressRegressor`,
   :class:`KendallTauScorer`, :class:`FrameRetrievalAP`
   (``sklav.evaluation``): the evaluation companions.
+- :func:`save` and :func:`load` (``sklav.encoders``): a fitted LAVEncoder to
+  and from a model file that runs no code when loaded.
 """
 
 import importlib
@@ -21,6 +23,8 @@ _LAZY = {
     "ProgressRegressor": "sklav.evaluation",
     "KendallTauScorer": "sklav.evaluation",
     "FrameRetrievalAP": "sklav.evaluation",
+    "save": "sklav.encoders",
+    "load": "sklav.encoders",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -25,6 +25,7 @@ import contextlib
 import os
 import re
 import signal
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -111,8 +112,12 @@ def read_videos(paths, *, fps=None, size=None, same_shape=True):
         raise CLIError(str(exc)) from None
 
 
-def load_model(path):
+def load_model(path, trust_pickle=False):
     """The embedding part of a saved model, and its LAVEncoder.
+
+    An sklav model file (:func:`sklav.save`, told by its bytes) is loaded
+    safely; any other file only with ``trust_pickle``, through joblib (which
+    can run code from it), with a warning on stderr.
 
     Returns
     -------
@@ -120,23 +125,38 @@ def load_model(path):
         The LAVEncoder, or the Pipeline's steps up to and including it.
     encoder : LAVEncoder
     """
-    import joblib
     from sklearn.pipeline import Pipeline
 
-    from .encoders import LAVEncoder
+    from .encoders import LAVEncoder, is_model_file, load
 
     path = Path(path)
     if not path.exists():
         raise CLIError(f"no such model file: {str(path)!r}")
     if path.is_dir():
         raise CLIError(f"{str(path)!r} is a folder, not a model file.")
-    try:
-        model = joblib.load(path)
-    except Exception as exc:  # pickle and joblib raise many types on foreign files
+    if is_model_file(path):
+        try:
+            model = load(path)
+        except (ValueError, OSError) as exc:  # its message names the file
+            raise CLIError(str(exc)) from None
+    elif not trust_pickle:
         raise CLIError(
-            f"{str(path)!r} is not an sklav model: joblib could not load it "
-            f"({type(exc).__name__}: {exc})."
-        ) from None
+            f"{str(path)!r} is not an sklav model file but a pickle (e.g. joblib) file or another "
+            "format; a pickle file could run code when loaded, so it is loaded only with "
+            "--trust-pickle: pass it if you trust the file's source."
+        )
+    else:
+        import joblib
+
+        print(f"sklav: warning: loading {str(path)!r} with joblib (--trust-pickle): a pickle file "
+              "runs any code it holds.", file=sys.stderr)
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # pickle and joblib raise many types on foreign files
+            raise CLIError(
+                f"{str(path)!r} is not an sklav model: joblib could not load it "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
 
     def fitted(estimator):
         return isinstance(estimator, LAVEncoder) and hasattr(estimator, "net_")

@@ -3,17 +3,20 @@
 ::
 
     sklav demo [--action golf_swing] [--epochs N] [--seed S] [--quick] [--output-dir DIR]
-    sklav fit VIDEO... [-o model.joblib] [--force] [--epochs N] [--seed S] [-p NAME=VALUE]...
-    sklav embed MODEL VIDEO... [-o embeddings.npz] [--force]
-    sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3]
+    sklav fit VIDEO... [-o model.sklav] [--force] [--epochs N] [--seed S] [-p NAME=VALUE]...
+    sklav embed MODEL VIDEO... [-o embeddings.npz] [--force] [--trust-pickle]
+    sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3] [--trust-pickle]
 
 A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
 poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
 or a video file (PyAV). ``fit`` and ``embed`` also take a folder of videos (not
 recursive) and read videos on demand (:func:`sklav.datasets.open_video`);
-with ``--fps`` they are loaded whole (:func:`sklav.datasets.load_videos`). A MODEL is a joblib file written by ``sklav fit`` (or ``joblib.dump`` of
-a fitted :class:`~sklav.LAVEncoder` or a Pipeline holding one); joblib files
-run code when loaded, so load only models you trust.
+with ``--fps`` they are loaded whole (:func:`sklav.datasets.load_videos`). A MODEL is
+a model file written by ``sklav fit`` or :func:`sklav.save`, which runs no code
+when loaded; a pickle file (``joblib.dump`` of a fitted :class:`~sklav.LAVEncoder`
+or a Pipeline holding one, an old ``model.joblib``) could run code, so it is
+loaded only with ``--trust-pickle``, with a warning. The kind of file is told by
+its bytes, never by unpickling it.
 
 Outputs are checked before any work and written atomically (``sklav._cli_io``):
 never onto an input, an existing model or embeddings file only with
@@ -135,10 +138,8 @@ def _interrupted(encoder, output):
 
 
 def cmd_fit(args):
-    """``sklav fit``: train an encoder on video files or folders and save it."""
-    import joblib
-
-    from .encoders import TrainingInterruptedWarning
+    """``sklav fit``: train an encoder on video files or folders and save it (:func:`sklav.save`)."""
+    from .encoders import TrainingInterruptedWarning, save
 
     paths = expand_folders(args.videos)
     if len(paths) < 2:
@@ -164,7 +165,7 @@ def cmd_fit(args):
             raise _interrupted(encoder, output) from None
     if watch.interrupted or getattr(encoder, "interrupted_", False):
         raise _interrupted(encoder, output)  # skorch caught the KeyboardInterrupt
-    output.write(lambda file: joblib.dump(encoder, file))
+    output.write(lambda file: save(encoder, file))
     print(f"Fitted in {time.perf_counter() - start:.1f} s; model written to {output.path}")
     return 0
 
@@ -174,7 +175,7 @@ def cmd_embed(args):
     paths = expand_folders(args.videos)
     output = OutputFile(args.output, "embeddings file", inputs=[args.model, *paths],
                         force=args.force, suffixes={".npz"})
-    embedder, encoder = load_model(args.model)
+    embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
     videos = videos_for_model(paths, encoder, fps=args.fps, lazy=embedder is encoder)
     arrays = dict(zip(unique_keys(paths), map(np.asarray, embed_videos(embedder, videos, paths))))
     output.write(lambda file: write_npz(file, arrays))
@@ -213,7 +214,7 @@ def cmd_align(args):
 
     paths = [args.video_a, args.video_b] + list(args.calibration or [])
     figure = figure_output(args.output, inputs=[args.model, *paths])
-    embedder, encoder = load_model(args.model)
+    embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
     videos = videos_for_model(paths, encoder, fps=args.fps)
     embeddings = embed_videos(embedder, videos, paths)
     result = align(None, embeddings[0], embeddings[1], gamma=args.gamma, calibration=embeddings[2:])
@@ -275,15 +276,19 @@ def build_parser():
 
     fps = dict(type=_positive, help="resample video files to this frame rate")
     force = dict(action="store_true", help="replace OUTPUT if it exists (never an input)")
+    model = dict(metavar="MODEL", help="a model file written by sklav fit or sklav.save")
+    trust = dict(action="store_true", help="also load a pickle (joblib) MODEL, e.g. a Pipeline; it can "
+                 "run code: only for files you trust")
     fit = commands.add_parser(
         "fit", help="fit a LAVEncoder on videos and save it",
-        description="Fit a LAVEncoder (no labels) and save it with joblib. The model file is "
+        description="Fit a LAVEncoder (no labels) and save it with sklav.save (a file that runs no "
+        "code when loaded). The model file is "
         "written once training ends (a temporary file renamed onto it): a failed or interrupted "
         "fit (Ctrl-C: exit status 130) leaves no file and an existing one as it was. An "
         "existing model file is replaced only with --force; an input never.")
     fit.add_argument("videos", nargs="+", metavar="VIDEO", help="a video, or a folder of videos")
-    fit.add_argument("-o", "--output", default="model.joblib", metavar="OUTPUT",
-                     help="model file (default model.joblib); missing folders are created")
+    fit.add_argument("-o", "--output", default="model.sklav", metavar="OUTPUT",
+                     help="model file, any extension (default model.sklav); missing folders are created")
     fit.add_argument("--force", **force)
     fit.add_argument("--epochs", type=int, help="max_epochs")
     fit.add_argument("--seed", type=int, help="random_state")
@@ -308,19 +313,20 @@ def build_parser():
         description="Write one (T, D) array per video to an .npz file, keyed by file stem "
         "(folder name for frame folders), made unique with _2, _3...; each key is printed "
         "with its video. An existing file is replaced only with --force.")
-    embed.add_argument("model", metavar="MODEL")
+    embed.add_argument("model", **model)
     embed.add_argument("videos", nargs="+", metavar="VIDEO", help="a video, or a folder of videos")
     embed.add_argument("-o", "--output", default="embeddings.npz", metavar="OUTPUT",
                        help="an .npz file (default embeddings.npz); missing folders are created")
     embed.add_argument("--force", **force)
     embed.add_argument("--fps", **fps)
+    embed.add_argument("--trust-pickle", **trust)
     embed.set_defaults(handler=cmd_embed)
 
     al = commands.add_parser("align", help="align video B to video A; print the frame correspondence",
                              description="Align B to the reference A through the model's "
                              "embeddings: print, for every frame of B, its matched frame of A, "
                              "the alignment cost and a deviation score, and save a figure.")
-    al.add_argument("model", metavar="MODEL")
+    al.add_argument("model", **model)
     al.add_argument("video_a", metavar="A", help="the reference video")
     al.add_argument("video_b", metavar="B", help="the video aligned to it")
     al.add_argument("-o", "--output", default="alignment.png",
@@ -332,6 +338,7 @@ def build_parser():
     al.add_argument("--threshold", type=_finite, default=None,
                     help="deviation flagged above (default: calibrated with --calibration, else 3)")
     al.add_argument("--fps", **fps)
+    al.add_argument("--trust-pickle", **trust)
     al.set_defaults(handler=cmd_align)
     return parser
 
@@ -353,7 +360,7 @@ def main(argv=None):
     Examples
     --------
     >>> from sklav.cli import main
-    >>> main(["embed", "no-such-model.joblib", "video.npy"])
+    >>> main(["embed", "no-such-model.sklav", "video.npy"])
     2
     """
     parser = build_parser()

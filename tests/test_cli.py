@@ -10,8 +10,9 @@ import time
 import joblib
 import numpy as np
 import pytest
+import torch
 
-from sklav import LAVEncoder
+from sklav import LAVEncoder, load
 from sklav.cli import main, unique_keys
 
 TINY_FIT = ["--epochs", "2", "--num-frames", "6", "--seed", "0", "--quiet",
@@ -35,7 +36,7 @@ def workdir(tmp_path_factory):
         path = root / f"video{i}.npy"
         np.save(path, _features(rng, n))
         paths.append(str(path))
-    model = root / "model.joblib"
+    model = root / "model.sklav"
     assert main(["fit", *paths, "-o", str(model), *TINY_FIT]) == 0
     return root, paths, str(model)
 
@@ -53,7 +54,7 @@ def _error_line(capsys):
 
 def test_fit_writes_a_fitted_encoder(workdir):
     _, _, model = workdir
-    encoder = joblib.load(model)
+    encoder = load(model)  # the safe model format
     assert isinstance(encoder, LAVEncoder)
     assert encoder.max_epochs == 2 and encoder.hidden_dim == 16 and encoder.random_state == 0
     assert encoder.frame_shape_ == (5,)
@@ -74,7 +75,7 @@ def test_embed_writes_one_array_per_video_with_unique_keys(workdir, capsys):
     status = main(["embed", model, paths[0], paths[1], str(other), "-o", str(out)])
     assert status == 0
     printed = capsys.readouterr().out
-    expected = joblib.load(model).transform([np.load(p) for p in (paths[0], paths[1], other)])
+    expected = load(model).transform([np.load(p) for p in (paths[0], paths[1], other)])
     with np.load(out) as z:
         assert sorted(z.files) == ["video0", "video0_2", "video1"]
         for key, e in zip(["video0", "video1", "video0_2"], expected):
@@ -174,12 +175,36 @@ def test_pipeline_model_is_accepted(workdir, capsys):
     from sklav import PhaseClassifier
 
     root, paths, model = workdir
-    pipe = Pipeline([("lav", joblib.load(model)), ("clf", PhaseClassifier())])
+    pipe = Pipeline([("lav", load(model)), ("clf", PhaseClassifier())])
     path = root / "pipe.joblib"
     joblib.dump(pipe, path)
-    assert main(["embed", str(path), paths[2], "-o", str(root / "p.npz")]) == 0
+    for command in (["embed", str(path), paths[2], "-o", str(root / "p.npz")], ["align", str(path), *paths[:2]]):
+        assert main(command) == 2  # a pickle file is loaded only when trusted
+        line = _error_line(capsys)
+        assert f"'{path}' is not an sklav model file but a pickle" in line and "--trust-pickle" in line
+    assert not (root / "p.npz").exists()
+    assert main(["embed", str(path), paths[2], "-o", str(root / "p.npz"), "--trust-pickle"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"sklav: warning: loading '{path}' with joblib (--trust-pickle)")
     with np.load(root / "p.npz") as z:
         assert z["video2"].shape == (20, 8)
+    assert main(["align", str(path), *paths[:2], "--trust-pickle", "-o", str(root / "p.png")]) == 0
+    assert capsys.readouterr().err.startswith("sklav: warning: ")
+
+
+def test_trust_pickle_loads_a_model_file_safely_without_a_warning(workdir, capsys):
+    root, paths, model = workdir
+    assert main(["embed", model, paths[2], "-o", str(root / "t.npz"), "--trust-pickle"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_old_joblib_model_needs_trust_pickle(workdir, tmp_path, capsys):
+    _, paths, model = workdir
+    old = tmp_path / "model.joblib"  # what sklav fit wrote before model files
+    joblib.dump(load(model), old)
+    assert main(["align", str(old), *paths[:2]]) == 2
+    assert "--trust-pickle" in _error_line(capsys)
+    assert main(["align", str(old), *paths[:2], "--trust-pickle", "-o", str(tmp_path / "a.png")]) == 0
 
 
 # --------------------------------------------------------------------------
@@ -187,15 +212,18 @@ def test_pipeline_model_is_accepted(workdir, capsys):
 
 
 @pytest.fixture
-def fake_fit(monkeypatch):
-    """LAVEncoder.fit replaced by ``behaviour(encoder)``; the list of calls is returned."""
+def fake_fit(monkeypatch, workdir):
+    """LAVEncoder.fit replaced by ``behaviour(encoder)``, after taking the fitted attributes
+    of the workdir's model (so that it saves; it loads back under TINY_FIT's parameters);
+    the list of calls is returned."""
     calls = []
+    fitted = load(workdir[2])
 
     def install(behaviour=lambda encoder: None):
         def fit(self, X, y=None, **params):
             calls.append(self)
+            vars(self).update({k: v for k, v in vars(fitted).items() if k.endswith("_") or k.startswith("_")})
             behaviour(self)
-            self.fake_fitted_ = True
             return self
 
         monkeypatch.setattr(LAVEncoder, "fit", fit)
@@ -211,17 +239,17 @@ def _no_temp_files(folder):
 def test_fit_output_exists_needs_force(workdir, tmp_path, capsys, fake_fit):
     _, paths, _ = workdir
     calls = fake_fit()
-    out = tmp_path / "m.joblib"
+    out = tmp_path / "m.sklav"
     out.write_bytes(b"a good model")
     assert main(["fit", *paths[:2], "-o", str(out), "--quiet"]) == 2
     assert f"the model file '{out}' exists; use --force to replace it." in _error_line(capsys)
     assert out.read_bytes() == b"a good model" and calls == []  # checked before training
-    assert main(["fit", *paths[:2], "-o", str(out), "--quiet", "--force"]) == 0
+    assert main(["fit", *paths[:2], "-o", str(out), *TINY_FIT, "--force"]) == 0
     assert f"model written to {out}" in capsys.readouterr().out
-    assert joblib.load(out).fake_fitted_ and _no_temp_files(tmp_path)
-    nested = tmp_path / "new" / "sub" / "m.joblib"  # missing folders are created
-    assert main(["fit", *paths[:2], "-o", str(nested), "--quiet"]) == 0
-    assert joblib.load(nested).fake_fitted_
+    assert load(out).n_epochs_trained_ == 2 and _no_temp_files(tmp_path)
+    nested = tmp_path / "new" / "sub" / "m.sklav"  # missing folders are created
+    assert main(["fit", *paths[:2], "-o", str(nested), *TINY_FIT]) == 0
+    assert load(nested).n_epochs_trained_ == 2
 
 
 def test_fit_never_overwrites_an_input(workdir, tmp_path, capsys, fake_fit):
@@ -241,16 +269,16 @@ def test_fit_output_errors_before_training(workdir, tmp_path, capsys, fake_fit):
     calls = fake_fit()
     for output, message in [
         (str(tmp_path), f"the model file '{tmp_path}' is a folder; give a file name."),
-        ("/proc/sklav-nope/m.joblib", "cannot write the model file '/proc/sklav-nope/m.joblib' in the "
+        ("/proc/sklav-nope/m.sklav", "cannot write the model file '/proc/sklav-nope/m.sklav' in the "
                                       "folder '/proc/sklav-nope'"),
-        (f"{paths[0]}/m.joblib", f"cannot write the model file '{paths[0]}/m.joblib'"),
+        (f"{paths[0]}/m.sklav", f"cannot write the model file '{paths[0]}/m.sklav'"),
     ]:
         assert main(["fit", *paths[:2], "-o", output, "--quiet"]) == 2
         assert message in _error_line(capsys)
     if hasattr(os, "geteuid") and os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        assert main(["fit", *paths[:2], "-o", str(locked / "m.joblib"), "--quiet"]) == 2
+        assert main(["fit", *paths[:2], "-o", str(locked / "m.sklav"), "--quiet"]) == 2
         assert "cannot write the model file" in _error_line(capsys)
     assert calls == []
 
@@ -258,7 +286,7 @@ def test_fit_output_errors_before_training(workdir, tmp_path, capsys, fake_fit):
 def test_fit_invalid_parameter_is_one_line_before_reading_videos(workdir, capsys, fake_fit):
     _, paths, _ = workdir
     calls = fake_fit()
-    assert main(["fit", paths[0], "missing.npy", "-p", "device=tpu", "-o", "unused.joblib"]) == 2
+    assert main(["fit", paths[0], "missing.npy", "-p", "device=tpu", "-o", "unused.sklav"]) == 2
     line = _error_line(capsys)
     assert line.startswith("sklav: error: The 'device' parameter of LAVEncoder must be")
     assert "Got 'tpu' instead." in line and calls == []
@@ -267,14 +295,14 @@ def test_fit_invalid_parameter_is_one_line_before_reading_videos(workdir, capsys
 def test_fit_failed_write_keeps_the_existing_model(workdir, tmp_path, capsys, fake_fit, monkeypatch):
     _, paths, _ = workdir
     fake_fit()
-    out = tmp_path / "m.joblib"
+    out = tmp_path / "m.sklav"
     out.write_bytes(b"a good model")
 
-    def dump_then_fail(value, file):
+    def save_then_fail(value, file):
         file.write(b"half a model")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(joblib, "dump", dump_then_fail)
+    monkeypatch.setattr(torch, "save", save_then_fail)
     assert main(["fit", *paths[:2], "-o", str(out), "--force", "--quiet"]) == 2
     assert (f"sklav: error: could not write the model file '{out}': No space left on device."
             == _error_line(capsys))
@@ -301,7 +329,7 @@ def test_fit_interrupted_exits_130_and_keeps_the_existing_model(workdir, tmp_pat
                                                                 behaviour):
     _, paths, _ = workdir
     fake_fit(behaviour)
-    out = tmp_path / "m.joblib"
+    out = tmp_path / "m.sklav"
     out.write_bytes(b"a good model")
     assert main(["fit", *paths[:2], "-o", str(out), "--force", "--epochs", "10", "--quiet"]) == 130
     captured = capsys.readouterr()
@@ -316,19 +344,19 @@ def test_fit_interrupted_exits_130_and_keeps_the_existing_model(workdir, tmp_pat
 def test_fit_interrupted_with_checkpoint_says_how_to_resume(workdir, tmp_path, capsys, fake_fit):
     _, paths, _ = workdir
     calls = fake_fit(_flag_interrupted)
-    status = main(["fit", *paths[:2], "-o", str(tmp_path / "m.joblib"), "--quiet",
+    status = main(["fit", *paths[:2], "-o", str(tmp_path / "m.sklav"), "--quiet",
                    "--checkpoint", str(tmp_path / "ckpt")])
     assert status == 130 and calls[0].checkpoint == str(tmp_path / "ckpt")
     assert (f"run the same command again to resume from the checkpoint in '{tmp_path / 'ckpt'}'."
             in capsys.readouterr().err)
-    assert not (tmp_path / "m.joblib").exists()
+    assert not (tmp_path / "m.sklav").exists()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("module", ["sklav", "sklav.cli"])
 def test_fit_ctrl_c_in_a_real_process(workdir, tmp_path, module):
     _, paths, _ = workdir
-    out = tmp_path / "m.joblib"
+    out = tmp_path / "m.sklav"
     out.write_bytes(b"a good model")
     proc = subprocess.Popen(
         [sys.executable, "-m", module, "fit", *paths, "-o", str(out), "--force",
@@ -383,13 +411,13 @@ def test_rgb_frame_folders_and_video_files(tmp_path, capsys):
     _write_frames(tmp_path / "clip_a", 8, seed=0)
     _write_frames(tmp_path / "clip_b", 10, seed=1)
     _write_video(tmp_path / "clip_c.mp4", 9)  # other size: resized to the first video's
-    model = tmp_path / "rgb.joblib"
+    model = tmp_path / "rgb.sklav"
     status = main(["fit", str(tmp_path / "clip_a"), str(tmp_path / "clip_b"), str(tmp_path / "clip_c.mp4"),
                    "-o", str(model), "--epochs", "1", "--num-frames", "4", "--quiet",
                    "-p", "image_size=32", "-p", "hidden_dim=16", "-p", "embedding_dim=8",
                    "-p", "weights=None"])
     assert status == 0, capsys.readouterr().err
-    assert joblib.load(model).frame_shape_ == (24, 32, 3)
+    assert load(model).frame_shape_ == (24, 32, 3)
     out = tmp_path / "rgb.npz"
     assert main(["embed", str(model), str(tmp_path / "clip_c.mp4"), str(tmp_path / "clip_a"),
                  "-o", str(out)]) == 0
@@ -411,6 +439,7 @@ def test_missing_model_file(workdir, capsys):
 
 @pytest.mark.parametrize("content, message", [
     (b"this is not a pickle", "joblib could not load it"),
+    (b"PK\x03\x04 a truncated zip", "joblib could not load it"),
     ("dict", "it holds a dict, not a fitted LAVEncoder"),
     ("unfitted", "never fitted"),
     ("pipeline", "Pipeline without a LAVEncoder"),
@@ -427,8 +456,20 @@ def test_file_that_is_not_an_sklav_model(workdir, tmp_path, capsys, content, mes
         joblib.dump({"dict": {"a": 1}, "unfitted": LAVEncoder(),
                      "pipeline": Pipeline([("scale", StandardScaler())])}[content], path)
     assert main(["align", str(path), paths[0], paths[1]]) == 2
+    assert f"'{path}' is not an sklav model file" in _error_line(capsys)  # refused, never unpickled
+    assert main(["align", str(path), paths[0], paths[1], "--trust-pickle"]) == 2
     line = _error_line(capsys)
     assert str(path) in line and message in line
+
+
+def test_damaged_model_file(workdir, tmp_path, capsys):
+    _, paths, model = workdir
+    damaged = tmp_path / "damaged.sklav"
+    data = open(model, "rb").read()
+    damaged.write_bytes(data[:100] + bytes(200) + data[300:])  # the zip index intact, a record not
+    assert main(["embed", str(damaged), paths[0], "-o", str(tmp_path / "e.npz")]) == 2
+    line = _error_line(capsys)
+    assert f"'{damaged}'" in line and "damaged" in line and "weights_only" not in line
 
 
 def test_missing_video(workdir, capsys):
@@ -455,7 +496,7 @@ def test_unreadable_array_and_wrong_shapes(workdir, tmp_path, capsys):
     np.save(tmp_path / "wide.npy", np.zeros((7, 9)))
     assert main(["embed", model, str(tmp_path / "wide.npy")]) == 2
     assert "model was fitted on features of shape (5,)" in _error_line(capsys)
-    assert main(["fit", paths[0], str(tmp_path / "wide.npy"), "-o", str(tmp_path / "m.joblib")]) == 2
+    assert main(["fit", paths[0], str(tmp_path / "wide.npy"), "-o", str(tmp_path / "m.sklav")]) == 2
     assert "the videos' per-frame shapes differ" in _error_line(capsys)
 
 
@@ -468,13 +509,13 @@ def test_empty_frame_folder(workdir, tmp_path, capsys):
 
 def test_fit_errors(workdir, tmp_path, capsys):
     _, paths, _ = workdir
-    assert main(["fit", paths[0], "-o", str(tmp_path / "m.joblib")]) == 2
+    assert main(["fit", paths[0], "-o", str(tmp_path / "m.sklav")]) == 2
     assert "at least 2 videos" in _error_line(capsys)
-    assert main(["fit", *paths[:2], "-p", "no_such_param=1", "-o", str(tmp_path / "m.joblib")]) == 2
+    assert main(["fit", *paths[:2], "-p", "no_such_param=1", "-o", str(tmp_path / "m.sklav")]) == 2
     assert "unknown LAVEncoder parameter(s) ['no_such_param']" in _error_line(capsys)
-    assert main(["fit", *paths[:2], "--num-frames", "0", "-o", str(tmp_path / "m.joblib")]) == 2
+    assert main(["fit", *paths[:2], "--num-frames", "0", "-o", str(tmp_path / "m.sklav")]) == 2
     assert "error: The 'num_frames' parameter of LAVEncoder must be an int" in _error_line(capsys)
-    assert not (tmp_path / "m.joblib").exists()
+    assert not (tmp_path / "m.sklav").exists()
 
 
 def test_fit_failure_is_one_line(workdir, tmp_path, capsys, fake_fit):
@@ -484,7 +525,7 @@ def test_fit_failure_is_one_line(workdir, tmp_path, capsys, fake_fit):
         raise FloatingPointError("non-finite loss at epoch 3\n(lower lr)")
 
     fake_fit(fail)
-    assert main(["fit", *paths[:2], "-o", str(tmp_path / "m.joblib"), "--quiet"]) == 2
+    assert main(["fit", *paths[:2], "-o", str(tmp_path / "m.sklav"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err == "sklav: error: could not fit: non-finite loss at epoch 3 (lower lr)\n"
     assert list(tmp_path.iterdir()) == []

@@ -9,11 +9,14 @@
   :class:`TrainingInterruptedWarning`.
 - ``augment``: training-time augmentation of sampled videos (flip,
   brightness, contrast for frames; mirroring, aspect, rotation for poses).
+- model files: :func:`save` and :func:`load` a fitted encoder without
+  pickles (no code runs on load); :func:`is_model_file` tells one by its bytes.
 """
 
 from ._checkpoint import CheckpointError, CheckpointWarning
 from ._training import LAVNet, NonFiniteTrainingError, TrainingInterruptedWarning
 from .lav import LAVEncoder
+from ._model_file import is_model_file, load, save
 from .networks import ContextHead, FrameEncoder
 
 __all__ = [
@@ -25,4 +28,7 @@ __all__ = [
     "CheckpointWarning",
     "NonFiniteTrainingError",
     "TrainingInterruptedWarning",
+    "save",
+    "load",
+    "is_model_file",
 ]
