@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from sklav import LAVEncoder, load
-from sklav.cli import main, unique_keys
+from sklav.cli import main
+from sklav.cli._outputs import unique_keys
 
 TINY_FIT = ["--epochs", "2", "--num-frames", "6", "--seed", "0", "--quiet",
             "-p", "hidden_dim=16", "-p", "embedding_dim=8", "-p", "context_stride=2"]
@@ -341,15 +342,34 @@ def test_fit_interrupted_exits_130_and_keeps_the_existing_model(workdir, tmp_pat
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def _interrupted_after_saving_epoch_1(encoder):
+    folder = os.path.join(encoder.checkpoint, "fit-0123456789abcdef")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "latest"), "w") as f:
+        f.write("epoch-000001\n")
+    encoder.interrupted_, encoder.n_epochs_trained_, encoder.checkpoint_dir_ = True, 2, folder
+
+
 def test_fit_interrupted_with_checkpoint_says_how_to_resume(workdir, tmp_path, capsys, fake_fit):
     _, paths, _ = workdir
-    calls = fake_fit(_flag_interrupted)
+    calls = fake_fit(_interrupted_after_saving_epoch_1)
     status = main(["fit", *paths[:2], "-o", str(tmp_path / "m.sklav"), "--quiet",
                    "--checkpoint", str(tmp_path / "ckpt")])
     assert status == 130 and calls[0].checkpoint == str(tmp_path / "ckpt")
-    assert (f"run the same command again to resume from the checkpoint in '{tmp_path / 'ckpt'}'."
-            in capsys.readouterr().err)
+    # the epoch on disk, not the epochs trained (the second one's checkpoint was not complete)
+    assert capsys.readouterr().err == (
+        f"sklav: interrupted after 2 of 75 epochs; '{tmp_path / 'm.sklav'}' not written; the checkpoint "
+        f"in '{tmp_path / 'ckpt'}' holds epoch 1: run the same command again to resume from it.\n")
     assert not (tmp_path / "m.sklav").exists()
+
+
+def test_fit_interrupted_before_any_checkpoint_does_not_promise_one(workdir, tmp_path, capsys, fake_fit):
+    _, paths, _ = workdir
+    fake_fit(_flag_interrupted)
+    assert main(["fit", *paths[:2], "-o", str(tmp_path / "m.sklav"), "--quiet",
+                 "--checkpoint", str(tmp_path / "ckpt")]) == 130
+    err = capsys.readouterr().err
+    assert "no checkpoint was complete yet" in err and "resume" not in err
 
 
 @pytest.mark.slow

@@ -61,7 +61,7 @@ def _imported(path):
 def _package(path):
     rel = path.relative_to(SKLAV).parts
     name = rel[0].removesuffix(".py")
-    return "cli" if name in ("_cli_io", "_cli_demo", "__main__") else name  # the command line's helpers and entry point
+    return "cli" if name == "__main__" else name  # the command line's entry point
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SKLAV)))
@@ -69,8 +69,6 @@ def test_imports_follow_the_layers(path):
     package = _package(path)
     for names in _imported(path):
         if not names or names[0] == package or names == ["__version__"]:
-            continue
-        if package == "cli" and names[0] in ("_cli_io", "_cli_demo"):
             continue
         assert names[0] in ALLOWED[package], f"{path.name}: {package} may not import sklav.{'.'.join(names)}"
         assert not any(part.startswith("_") for part in names[1:]), (

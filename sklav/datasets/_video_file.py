@@ -7,6 +7,7 @@ Also the argument checks shared with the frame-folder readers of
 import math
 import numbers
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -32,7 +33,16 @@ def _import_av():
 def _check_path(path, what):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{what} must be a path (str or os.PathLike), got {type(path).__name__}.")
-    return Path(path).expanduser()
+    path = Path(path).expanduser()
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing: the reader says so in its own words
+        return path
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # reading a FIFO, socket or device would block forever or never end
+        raise ValueError(f"{str(path)!r} is not a regular file or folder (a FIFO, socket or device); "
+                         "give a video file, a frame folder or a .npy file.")
+    return path
 
 
 def _check_size(size):

@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -33,8 +34,9 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ..utils.files import fsync_folder
+from ..utils.files import fsync_folder, new_folder_mode, write_atomically
 from ._state import FORMAT, rng_states
+
 KEEP = 2  # epoch folders kept: the newest and one to fall back on
 _EPOCH = re.compile(r"epoch-(\d{6})")
 _FILES = ("params.pt", "optimizer.pt", "criterion.pt", "history.json", "rng.pt")
@@ -46,6 +48,23 @@ class CheckpointError(ValueError):
 
 class CheckpointWarning(UserWarning):
     """The newest checkpoint was damaged and an older intact one is used."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (disk full, read-only...); the message names the folder."""
+
+    def __str__(self):
+        return f"could not write a checkpoint in {self.filename!r}: {self.strerror}"
+
+
+def check_writable(folder):
+    """Raise ``CheckpointWriteError`` unless a file can be created in ``folder``: before any training."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise CheckpointWriteError(err.errno, err.strerror, os.fspath(folder)) from None
 
 
 # --------------------------------------------------------------------------
@@ -61,17 +80,12 @@ def _write(path, data):
 
 def atomic_write(path, data):
     """Write ``data`` (bytes) to ``path`` through a synced temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    os.close(fd)
-    try:
-        _write(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    fsync_folder(folder)
+    write_atomically(path, lambda file: file.write(data))
+
+
+def _joined(problems):
+    """Problems as one clause list: their own closing full stops dropped (no ``).;``)."""
+    return "; ".join(problem.rstrip(".") for problem in problems)
 
 
 def _torch_bytes(obj):
@@ -116,7 +130,22 @@ class CheckpointStore:
     # ---- writing
 
     def save(self, net, pair_rng):
-        """Write the net's state after its last epoch as one atomic checkpoint."""
+        """Write the net's state after its last epoch as one atomic checkpoint.
+
+        Raises
+        ------
+        CheckpointWriteError
+            When the disk is full or the folder not writable; the previous
+            checkpoint stays intact.
+        """
+        try:
+            self._save(net, pair_rng)
+        except CheckpointWriteError:
+            raise
+        except OSError as err:
+            raise CheckpointWriteError(err.errno, err.strerror, self.folder) from None
+
+    def _save(self, net, pair_rng):
         epoch = len(net.history)
         os.makedirs(self.folder, exist_ok=True)
         self._clear_temporaries()
@@ -137,6 +166,7 @@ class CheckpointStore:
         files["manifest.json"] = json.dumps(manifest, indent=1).encode()
         tmp = tempfile.mkdtemp(prefix=".tmp-epoch-", dir=self.folder)
         try:
+            os.chmod(tmp, new_folder_mode())  # mkdtemp's 0700 would outlive the rename
             for name, data in files.items():
                 _write(os.path.join(tmp, name), data)
             fsync_folder(tmp)
@@ -155,15 +185,26 @@ class CheckpointStore:
         self._prune(epoch)
 
     def _clear_temporaries(self):
+        """Remove what an earlier writer killed mid-write left (one fit writes a folder at a time)."""
         for name in os.listdir(self.folder):
-            if name.startswith(".tmp-"):
+            if name.startswith(".tmp-") or name.startswith(".") and name.endswith(".tmp"):
                 path = os.path.join(self.folder, name)
                 shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
 
     def _prune(self, newest):
-        older = [e for e in self._epochs() if e < newest]
-        for epoch in older[KEEP - 1 :]:
-            shutil.rmtree(self._epoch_folder(epoch), ignore_errors=True)
+        """Keep the newest epoch and ``KEEP - 1`` before it; drop later ones (a longer
+        earlier run's, now past the pointer).
+
+        Each is first renamed to a temporary name, so a kill while deleting
+        never leaves a half-deleted folder under an epoch's name.
+        """
+        epochs = self._epochs()
+        stale = [e for e in epochs if e > newest] + [e for e in epochs if e < newest][KEEP - 1 :]
+        for epoch in stale:
+            doomed = os.path.join(self.folder, f".tmp-delete-epoch-{epoch:06d}")
+            shutil.rmtree(doomed, ignore_errors=True)
+            os.replace(self._epoch_folder(epoch), doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
 
     # ---- reading
 
@@ -184,6 +225,7 @@ class CheckpointStore:
         if not os.path.isdir(self.folder):
             return None
         self._check_fingerprint_file()
+        self._clear_temporaries()
         problems = []
         epochs = [e for e in self._epochs() if e <= max_epoch]
         pointer = self._read_pointer(problems)
@@ -197,14 +239,14 @@ class CheckpointStore:
                 continue
             if problems:
                 warnings.warn(
-                    f"{'; '.join(problems)}; resuming from the intact checkpoint of epoch {epoch} instead.",
+                    f"{_joined(problems)}; resuming from the intact checkpoint of epoch {epoch} instead.",
                     CheckpointWarning, stacklevel=5,  # load, _fit, _fit_and_commit, fit, the caller
                 )
             self.last_epoch = epoch
             return rng
         if problems:
             raise CheckpointError(
-                f"no intact checkpoint to resume from: {'; '.join(problems)}. Remove {self.folder!r} "
+                f"no intact checkpoint to resume from: {_joined(problems)}. Remove {self.folder!r} "
                 "to train from the start."
             )
         return None
@@ -285,9 +327,15 @@ class CheckpointStore:
             net.optimizer_.load_state_dict(loaded[name])
             name = "criterion.pt"
             net.criterion_.load_state_dict(loaded[name])
-        except Exception as err:  # a verified file that still does not fit this network
+        except pickle.UnpicklingError:  # torch's weights_only refusal; its advice is to unpickle anyway
             raise CheckpointError(
-                f"checkpoint file {os.path.join(folder, name)!r} does not fit this fit: {err}"
+                f"checkpoint file {os.path.join(folder, name)!r} is refused: it holds pickled objects "
+                "other than tensors and plain values, which could run code"
+            ) from None
+        except Exception as err:  # a verified file that still does not fit this network
+            reason = " ".join(str(err).split()).rstrip(".")
+            raise CheckpointError(
+                f"checkpoint file {os.path.join(folder, name)!r} does not fit this fit: {reason}"
             ) from None
         if len(history) != epoch:
             raise CheckpointError(f"checkpoint file {os.path.join(folder, 'history.json')!r} is inconsistent.")

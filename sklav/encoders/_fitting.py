@@ -24,7 +24,7 @@ from ..losses.lav import LOSS_CONSTRAINTS
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
-from ._checkpoint import CheckpointCallback, CheckpointStore
+from ._checkpoint import CheckpointCallback, CheckpointStore, check_writable
 from ._feature_cache import FeatureCache, cache_folder
 from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
@@ -79,6 +79,11 @@ PARAMETER_CONSTRAINTS = {
     "feature_cache": [None, StrOptions({"auto"}), str, os.PathLike],
     "feature_cache_size": [Interval(Integral, 0, None, closed="left")],
 }
+
+
+def _reason(err):
+    """An OSError's reason without its errno and path (the message names the path itself)."""
+    return err.strerror if isinstance(err, OSError) and err.strerror else str(err)
 
 
 class TrainingMixin:
@@ -208,13 +213,19 @@ class TrainingMixin:
         """The checkpoint folder (created now, so a bad path fails before training)."""
         if self.checkpoint is True:
             return tempfile.mkdtemp(prefix="sklav-checkpoint-"), True
-        if self.checkpoint is False or not os.fspath(self.checkpoint):
+        if self.checkpoint is False:
             return None, False
         root = os.fspath(self.checkpoint)
+        if not root.strip():
+            raise ValueError(
+                f"checkpoint={root!r} is an empty path (an unset shell variable?): give a folder, "
+                "True for a temporary one, or False for none."
+            )
         try:
             os.makedirs(root, exist_ok=True)
+            check_writable(root)
         except OSError as err:
-            raise ValueError(f"checkpoint={root!r} cannot be used as a folder: {err}") from None
+            raise ValueError(f"checkpoint={root!r} cannot be used as a folder: {_reason(err)}.") from None
         return root, False
 
     def _fingerprint_settings(self, settings, seed):

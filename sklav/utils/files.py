@@ -4,7 +4,7 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["fsync_folder", "new_file_mode", "write_atomically"]
+__all__ = ["fsync_folder", "new_file_mode", "new_folder_mode", "remove_stale_temporaries", "write_atomically"]
 
 
 def fsync_folder(folder):
@@ -29,6 +29,12 @@ def fsync_folder(folder):
         os.close(fd)
 
 
+def _umask():
+    umask = os.umask(0)  # the only way to read it; set straight back
+    os.umask(umask)
+    return umask
+
+
 def new_file_mode():
     """The mode ``open(path, "w")`` gives a new file: ``0o666`` less the umask.
 
@@ -41,12 +47,76 @@ def new_file_mode():
     '0o640'
     >>> _ = os.umask(previous)
     """
-    umask = os.umask(0)  # the only way to read it; set straight back
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~_umask()
 
 
-def write_atomically(path, writer):
+def new_folder_mode():
+    """The mode ``os.mkdir`` gives a new folder: ``0o777`` less the umask (not ``mkdtemp``'s 0700).
+
+    Examples
+    --------
+    >>> import os
+    >>> from sklav.utils.files import new_folder_mode
+    >>> previous = os.umask(0o022)
+    >>> oct(new_folder_mode())
+    '0o755'
+    >>> _ = os.umask(previous)
+    """
+    return 0o777 & ~_umask()
+
+
+def _temporary_prefix(path):
+    # the writer's process id in the name tells a live writer's file from a killed one's
+    return f".{os.path.basename(os.fspath(path))}.{os.getpid()}."
+
+
+def _process_is_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporary files that writers of ``path`` killed mid-write
+    (``kill -9``, a power cut) left in its folder; a live writer's are kept.
+
+    Returns the names removed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklav.utils.files import remove_stale_temporaries
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "model.sklav")
+    >>> dead = os.path.join(folder.name, ".model.sklav.999999999.abc.tmp")
+    >>> open(dead, "wb").close()
+    >>> remove_stale_temporaries(path)
+    ['.model.sklav.999999999.abc.tmp']
+    >>> folder.cleanup()
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    stem = f".{os.path.basename(os.fspath(path))}."
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        pid = name[len(stem):].split(".", 1)[0]
+        if not (name.startswith(stem) and name.endswith(".tmp") and pid.isdigit()):
+            continue
+        if not _process_is_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+                removed.append(name)
+    return removed
+
+
+def write_atomically(path, writer, *, overwrite=True):
     """Call ``writer(binary_file)`` on a temporary file, then rename it onto ``path``.
 
     The temporary file lies in ``path``'s folder (so the rename is atomic),
@@ -60,6 +130,9 @@ def write_atomically(path, writer):
         The file to write; its folder must exist.
     writer : callable
         Writes the contents to the binary file it is given.
+    overwrite : bool, default=True
+        Whether an existing ``path`` may be replaced; if not, one that
+        appeared while writing raises ``FileExistsError``.
 
     Examples
     --------
@@ -74,13 +147,15 @@ def write_atomically(path, writer):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temporary_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
             writer(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(tmp, new_file_mode())
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError(f"{path!r} appeared while it was being written")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

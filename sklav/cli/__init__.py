@@ -18,45 +18,35 @@ or a Pipeline holding one, an old ``model.joblib``) could run code, so it is
 loaded only with ``--trust-pickle``, with a warning. The kind of file is told by
 its bytes, never by unpickling it.
 
-Outputs are checked before any work and written atomically (``sklav._cli_io``):
-never onto an input, an existing model or embeddings file only with
-``--force`` (figures are replaced). Errors print one ``sklav: error: ...``
-line and exit with status 2; Ctrl-C prints ``sklav: interrupted...`` and
-exits with status 130, writing nothing."""
+Outputs are checked before any work and written atomically
+(:mod:`sklav.cli._outputs`): never onto an input, an existing model or
+embeddings file only with ``--force`` (figures are replaced); outputs and
+checkpoint folders are never read as videos. Errors print one ``sklav:
+error: ...`` line and exit with status 2. Ctrl-C, SIGTERM and SIGHUP print
+one ``sklav: interrupted ...`` (``terminated (SIGTERM)``, ``hung up
+(SIGHUP)``) line saying what is on disk and exit with status 130, 143 and
+129, writing no partial output and keeping the last complete checkpoint
+(:mod:`sklav.cli._stops`).
+
+Layout: the parser and :func:`main` here (importing nothing heavy, so a
+stop during start-up is reported like any other); the commands in
+``_commands`` and ``_demo``; what they read in ``_inputs`` and write in
+``_outputs``."""
 
 import argparse
 import ast
+import importlib
 import math
 import os
 import sys
-import time
 import warnings
 
-import numpy as np
-
-from ._cli_demo import QUICK_DEMO_EPOCHS, cmd_demo
-from ._cli_io import (
-    CLIError,
-    Interrupted,
-    expand_folders,
-    open_videos,
-    OutputFile,
-    embed_videos,
-    figure_output,
-    load_model,
-    read_videos,
-    save_figure,
-    unique_keys,
-    video_key,
-    videos_for_model,
-    watch_interrupt,
-    write_npz,
-)
+from ._stops import CLIError, Stopped, handle_stop_signals
 
 __all__ = ["main", "run"]
 
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+QUICK_DEMO_EPOCHS = 2
 
 
 # --------------------------------------------------------------------------
@@ -103,88 +93,6 @@ _finite = _number("a finite number", lambda value: True)
 _positive = _number("a positive number", lambda value: value > 0)
 
 
-def _encoder_from_args(args):
-    """An unfitted LAVEncoder with the command line's parameters, checked."""
-    from .encoders import LAVEncoder
-
-    params = dict(random_state=args.seed, verbose=0 if args.quiet else 2)
-    for name, value in (("max_epochs", args.epochs), ("num_frames", args.num_frames),
-                        ("batch_size", args.batch_size), ("lr", args.lr), ("gamma", args.gamma),
-                        ("alpha", args.alpha), ("embedding_dim", args.embedding_dim),
-                        ("device", args.device), ("checkpoint", args.checkpoint)):
-        if value is not None:
-            params[name] = value
-    params.update(dict(args.param or []))
-    encoder = LAVEncoder()
-    unknown = sorted(set(params) - set(encoder.get_params()))
-    if unknown:
-        raise CLIError(f"unknown LAVEncoder parameter(s) {unknown}; see 'help(sklav.LAVEncoder)'.")
-    encoder.set_params(**params)
-    try:
-        encoder._validate_params()  # before reading videos, not after
-    except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError
-        raise CLIError(str(exc)) from None
-    return encoder
-
-
-def _interrupted(encoder, output):
-    epochs = getattr(encoder, "n_epochs_trained_", None)
-    done = "" if epochs is None else f" after {epochs} of {encoder.max_epochs} epochs"
-    if encoder.checkpoint and encoder.checkpoint is not True:
-        hint = f"run the same command again to resume from the checkpoint in {str(encoder.checkpoint)!r}"
-    else:
-        hint = "--checkpoint DIR makes a fit resumable"
-    return Interrupted(f"{done}; {str(output.path)!r} not written; {hint}.")
-
-
-def cmd_fit(args):
-    """``sklav fit``: train an encoder on video files or folders and save it (:func:`sklav.save`)."""
-    from .encoders import TrainingInterruptedWarning, save
-
-    paths = expand_folders(args.videos)
-    if len(paths) < 2:
-        raise CLIError("fit needs at least 2 videos: LAV learns by aligning pairs of videos.")
-    output = OutputFile(args.output, "model file", inputs=paths, force=args.force)
-    encoder = _encoder_from_args(args)
-    if args.fps is None:
-        videos = open_videos(paths, size=args.size)
-    else:  # resampling needs every frame's time
-        videos = read_videos(paths, fps=args.fps, size=args.size)
-    lengths = [len(v) for v in videos]
-    print(f"Fitting LAVEncoder on {len(videos)} videos ({sum(lengths)} frames, per-frame shape "
-          f"{videos[0].shape[1:]}).")
-    start = time.perf_counter()
-    with watch_interrupt() as watch, warnings.catch_warnings():
-        # the command reports an interruption itself ("sklav: interrupted ...")
-        warnings.filterwarnings("ignore", category=TrainingInterruptedWarning)
-        try:
-            encoder.fit(videos)
-        except (ValueError, TypeError, ArithmeticError, OSError) as exc:
-            raise CLIError(f"could not fit: {exc}") from None
-        except KeyboardInterrupt:
-            raise _interrupted(encoder, output) from None
-    if watch.interrupted or getattr(encoder, "interrupted_", False):
-        raise _interrupted(encoder, output)  # skorch caught the KeyboardInterrupt
-    output.write(lambda file: save(encoder, file))
-    print(f"Fitted in {time.perf_counter() - start:.1f} s; model written to {output.path}")
-    return 0
-
-
-def cmd_embed(args):
-    """``sklav embed``: embed videos with a saved model into one ``.npz``."""
-    paths = expand_folders(args.videos)
-    output = OutputFile(args.output, "embeddings file", inputs=[args.model, *paths],
-                        force=args.force, suffixes={".npz"})
-    embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
-    videos = videos_for_model(paths, encoder, fps=args.fps, lazy=embedder is encoder)
-    arrays = dict(zip(unique_keys(paths), map(np.asarray, embed_videos(embedder, videos, paths))))
-    output.write(lambda file: write_npz(file, arrays))
-    for (key, e), path in zip(arrays.items(), paths):
-        print(f"{key}: {path} -> {e.shape}")
-    print(f"Wrote {len(arrays)} embedding array(s) to {output.path}")
-    return 0
-
-
 def format_alignment_table(result, threshold=None):
     """The correspondence table printed by ``sklav align``, one row per frame of B.
 
@@ -208,46 +116,13 @@ def format_alignment_table(result, threshold=None):
     return "\n".join(lines)
 
 
-def cmd_align(args):
-    """``sklav align``: print (and optionally plot) the alignment of two videos."""
-    from .alignment import align
-
-    paths = [args.video_a, args.video_b] + list(args.calibration or [])
-    figure = figure_output(args.output, inputs=[args.model, *paths])
-    embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
-    videos = videos_for_model(paths, encoder, fps=args.fps)
-    embeddings = embed_videos(embedder, videos, paths)
-    result = align(None, embeddings[0], embeddings[1], gamma=args.gamma, calibration=embeddings[2:])
-    threshold = result.threshold if args.threshold is None else args.threshold
-    print(f"A = {args.video_a} ({len(videos[0])} frames), B = {args.video_b} "
-          f"({len(videos[1])} frames); DTW cost {result.total_cost:.4f}")
-    print("For each frame of B: its matched frame of A, their squared embedding distance, and")
-    against = (f"A and {len(paths) - 2} calibration video(s)" if len(paths) > 2
-               else "B's other frames; --calibration gives an absolute scale")
-    print(f"its deviation (robust z-score against {against}); '*' marks deviation > "
-          f"{threshold:.3g}.")
-    print(format_alignment_table(result, threshold))
-    flagged = result.flagged(threshold)
-    print(f"{len(flagged)} of {len(result.index_map)} frames of B flagged.")
-    if figure is not None:
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_alignment
-
-        fig = plot_alignment(result, threshold=threshold,
-                             labels=(video_key(args.video_a), video_key(args.video_b)))
-        print(f"Figure saved to {save_figure(fig, figure)}")
-        plt.close(fig)
-    return 0
-
-
 # --------------------------------------------------------------------------
 # parser
 
 
 def build_parser():
     """The ``sklav`` argument parser and its subcommands."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="sklav",
@@ -272,7 +147,7 @@ def build_parser():
                       help="where to save the figure, created if missing (default: .); "
                       "an existing sklav_demo_alignment.png there is replaced")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler="_demo:cmd_demo")
 
     fps = dict(type=_positive, help="resample video files to this frame rate")
     force = dict(action="store_true", help="replace OUTPUT if it exists (never an input)")
@@ -306,7 +181,7 @@ def build_parser():
     fit.add_argument("--fps", **fps)
     fit.add_argument("--size", type=_parse_size, help="resize RGB frames: shorter side or HxW")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.set_defaults(handler=cmd_fit)
+    fit.set_defaults(handler="_commands:cmd_fit")
 
     embed = commands.add_parser(
         "embed", help="embed every frame of videos with a fitted model",
@@ -320,7 +195,7 @@ def build_parser():
     embed.add_argument("--force", **force)
     embed.add_argument("--fps", **fps)
     embed.add_argument("--trust-pickle", **trust)
-    embed.set_defaults(handler=cmd_embed)
+    embed.set_defaults(handler="_commands:cmd_embed")
 
     al = commands.add_parser("align", help="align video B to video A; print the frame correspondence",
                              description="Align B to the reference A through the model's "
@@ -339,7 +214,7 @@ def build_parser():
                     help="deviation flagged above (default: calibrated with --calibration, else 3)")
     al.add_argument("--fps", **fps)
     al.add_argument("--trust-pickle", **trust)
-    al.set_defaults(handler=cmd_align)
+    al.set_defaults(handler="_commands:cmd_align")
     return parser
 
 
@@ -363,36 +238,52 @@ def main(argv=None):
     >>> main(["embed", "no-such-model.sklav", "video.npy"])
     2
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except CLIError as exc:
-        message = " ".join(str(exc).split("\n"))  # one line
-        print(f"sklav: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt as exc:
-        details = exc.args[0] if isinstance(exc, Interrupted) else ""
-        print(f"sklav: interrupted{details}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # e.g. `sklav align ... | head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
+    with handle_stop_signals():
+        try:
+            return _run_command(argv)
+        except CLIError as exc:
+            message = " ".join(str(exc).split())  # one line
+            print(f"sklav: error: {message}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt as exc:  # Stopped, or Ctrl-C where our handler was not installed
+            stop = exc if isinstance(exc, Stopped) else Stopped()
+            print(stop.message(), file=sys.stderr)
+            return stop.exit_status
+        except BrokenPipeError:  # e.g. `sklav align ... | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+
+
+def _run_command(argv):
+    args = build_parser().parse_args(argv)
+    module, function = args.handler.split(":")
+    # imported only now, under the stop handlers: numpy, torch and scikit-learn take seconds
+    command = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return command(args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one ``sklav: warning: ...`` line, without Python's source path and line."""
+    text = " ".join(str(message).split())
+    print(f"sklav: warning: {text}", file=sys.stderr if file is None else file)
 
 
 def run():
-    """Run the command line, exit with its status (130 after Ctrl-C, however Python was stopped).
+    """Run the command line, exit with its status (130 after Ctrl-C, 143 after SIGTERM,
+    129 after SIGHUP, however Python was stopped).
 
     The ``sklav`` command, ``python -m sklav`` and ``python -m sklav.cli``.
     CPython kills itself with SIGINT at exit whenever a KeyboardInterrupt
     once escaped code run through ``exec`` (as in a lazily created
     dataclass), even one handled later; that would turn the documented
-    status 130 into a death by signal, so an interrupted run leaves through
+    status into a death by signal, so a stopped run leaves through
     ``os._exit`` once its output streams are flushed.
     """
     status = main()
-    if status == EXIT_INTERRUPTED:
+    if status > 128:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -4,9 +4,9 @@ import time
 import warnings
 from pathlib import Path
 
-from ._cli_io import CLIError, figure_output, save_figure
-
-QUICK_DEMO_EPOCHS = 2
+from . import QUICK_DEMO_EPOCHS
+from ._outputs import figure_output, save_figure
+from ._stops import CLIError
 
 
 def _flatten(videos):
@@ -16,9 +16,9 @@ def _flatten(videos):
 def cmd_demo(args):
     from sklearn.exceptions import UndefinedMetricWarning
 
-    from .datasets import load_penn_action
-    from .encoders import LAVEncoder
-    from .evaluation import evaluate
+    from ..datasets import load_penn_action
+    from ..encoders import LAVEncoder
+    from ..evaluation import evaluate
 
     epochs = args.epochs if args.epochs is not None else (QUICK_DEMO_EPOCHS if args.quick else None)
     if epochs is not None and epochs < 1:
@@ -66,8 +66,8 @@ def cmd_demo(args):
 
 
 def _demo_figure(plt, encoder, video_a, video_b, index_b):
-    from .alignment import align
-    from .plotting import plot_alignment_path, plot_distance_matrix
+    from ..alignment import align
+    from ..plotting import plot_alignment_path, plot_distance_matrix
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     for ax, (name, result) in zip(axes, [
