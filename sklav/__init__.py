@@ -5,7 +5,8 @@ Time", CVPR 2021) as scikit-learn estimators.
 
 The public estimators live in topic subpackages and are re-exported here:
 
-- :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder.
+- :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder;
+  :class:`ClockEncoder`, the untrained time baseline.
 - :class:`PhaseClassifier`, :class:`ProgressRegressor`,
   :class:`KendallTauScorer`, :class:`FrameRetrievalAP`
   (``sklav.evaluation``): the evaluation companions.
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "LAVEncoder": "sklav.encoders",
+    "ClockEncoder": "sklav.encoders",
     "PhaseClassifier": "sklav.evaluation",
     "ProgressRegressor": "sklav.evaluation",
     "KendallTauScorer": "sklav.evaluation",
