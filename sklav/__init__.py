@@ -8,8 +8,8 @@ The public estimators live in topic subpackages and are re-exported here:
 - :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder;
   :class:`ClockEncoder`, the untrained time baseline.
 - :class:`PhaseClassifier`, :class:`ProgressRegressor`,
-  :class:`KendallTauScorer`, :class:`FrameRetrievalAP`
-  (``sklav.evaluation``): the evaluation companions.
+  :class:`KendallTauScorer`, :class:`FrameRetrievalAP`,
+  :class:`PhaseAgreementScorer` (``sklav.evaluation``): the evaluation companions.
 """
 
 import importlib
@@ -23,6 +23,7 @@ _LAZY = {
     "ProgressRegressor": "sklav.evaluation",
     "KendallTauScorer": "sklav.evaluation",
     "FrameRetrievalAP": "sklav.evaluation",
+    "PhaseAgreementScorer": "sklav.evaluation",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -352,6 +352,7 @@ def test_evaluate_table(data, val_data):
         "classification@1.0",
         "progress_r2",
         "kendalls_tau",
+        "phase_agreement",
         "ap@5",
         "ap@10",
         "ap@15",
