@@ -5,10 +5,11 @@ Time", CVPR 2021) as scikit-learn estimators.
 
 The public estimators live in topic subpackages and are re-exported here:
 
-- :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder.
+- :class:`LAVEncoder` (``sklav.encoders``): the self-supervised frame encoder;
+  :class:`ClockEncoder`, the untrained time baseline.
 - :class:`PhaseClassifier`, :class:`ProgressRegressor`,
-  :class:`KendallTauScorer`, :class:`FrameRetrievalAP`
-  (``sklav.evaluation``): the evaluation companions.
+  :class:`KendallTauScorer`, :class:`FrameRetrievalAP`,
+  :class:`PhaseAgreementScorer` (``sklav.evaluation``): the evaluation companions.
 - :func:`save` and :func:`load` (``sklav.encoders``): a fitted LAVEncoder to
   and from a model file that runs no code when loaded.
 """
@@ -19,12 +20,14 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "LAVEncoder": "sklav.encoders",
+    "ClockEncoder": "sklav.encoders",
     "PhaseClassifier": "sklav.evaluation",
     "ProgressRegressor": "sklav.evaluation",
     "KendallTauScorer": "sklav.evaluation",
     "FrameRetrievalAP": "sklav.evaluation",
     "save": "sklav.encoders",
     "load": "sklav.encoders",
+    "PhaseAgreementScorer": "sklav.evaluation",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -22,13 +22,18 @@ def test_reproduce_paper_quick(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = list(csv.DictReader(out_csv.open()))
-    value = {(row["method"], row["metric"]): float(row["value"]) for row in rows}
-    assert len(value) == len(rows)  # one run per method and metric
+    every = {(row["method"], row["protocol"], row["metric"]): float(row["value"]) for row in rows}
+    assert len(every) == len(rows)  # one run per method, protocol and metric
     assert {row["action"] for row in rows} == {"golf_swing"} and {row["seed"] for row in rows} == {"0"}
+    assert {protocol for _, protocol, _ in every} == {"none", "crop", "warp"}
+    value = {(method, metric): v for (method, protocol, metric), v in every.items() if protocol == "none"}
     methods = {method for method, _ in value}
-    assert methods == {"raw features", "untrained encoder", "LAV", "Soft-DTW", "TCC", "TCN"}
+    assert methods == {"raw features", "clock", "untrained encoder", "LAV", "Soft-DTW", "TCC", "TCN"}
     main_metrics = {metric for method, metric in value if method == "LAV"}
     assert main_metrics == set(RAW_METRICS)
+    # the clock keeps its order under re-timing, not its phases
+    assert every["clock", "crop", "kendalls_tau"] > 0.95
+    assert every["clock", "crop", "phase_agreement"] < every["clock", "none", "phase_agreement"]
     # the raw-feature rows are the evaluation of the bundled joints, recomputed here
     expected = _raw_feature_scores()
     for metric in RAW_METRICS:
@@ -38,12 +43,13 @@ def test_reproduce_paper_quick(tmp_path):
     # the tables print the CSV's numbers
     text = out_rst.read_text()
     assert "loss ablation (paper Tab. 1)" in text and "total wall time" in result.stdout
+    assert "joints2d, protocol warp: methods" in text and "agreement" in text
     for method in ("raw features", "LAV", "Soft-DTW"):
         assert f"{value[method, 'kendalls_tau']:.4f}" in text, method
 
 
 RAW_METRICS = ["classification@0.1", "classification@0.5", "classification@1.0", "progress_r2",
-               "kendalls_tau", "kendalls_tau@2", "ap@5", "ap@10", "ap@15"]
+               "kendalls_tau", "kendalls_tau@2", "phase_agreement", "ap@5", "ap@10", "ap@15"]
 
 
 def _raw_feature_scores():

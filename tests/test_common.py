@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 import sklav
-from sklav import LAVEncoder, PhaseClassifier, ProgressRegressor
+from sklav import ClockEncoder, LAVEncoder, PhaseClassifier, ProgressRegressor
 from sklav.alignment import Aligner
 from sklav.utils import estimator_checks
 from sklav.utils.estimator_checks import sklearn_checks, video_checks
@@ -37,6 +37,7 @@ _FAST = dict(num_frames=4, max_epochs=1, hidden_dim=8, embedding_dim=4, batch_si
 #: (estimator, X, y): every public estimator, with small data it fits fast on.
 ESTIMATORS = [
     (LAVEncoder(random_state=0, **_FAST), _VIDEOS, None),
+    (ClockEncoder(), _VIDEOS, None),
     (PhaseClassifier(), _VIDEOS, _phases(_VIDEOS)),
     (ProgressRegressor(), _VIDEOS, _phases(_VIDEOS)),
     (Aligner(), _VIDEOS, None),

@@ -14,13 +14,20 @@ import sklav
 from sklav.evaluation import (
     FrameRetrievalAP,
     KendallTauScorer,
+    PhaseAgreementScorer,
     PhaseClassifier,
     ProgressRegressor,
     ScoreTable,
     evaluate,
     few_shot_scores,
 )
-from sklav.metrics import frame_retrieval_ap, kendalls_tau, phase_accuracy, phase_progress_targets
+from sklav.metrics import (
+    frame_retrieval_ap,
+    kendalls_tau,
+    phase_accuracy,
+    phase_agreement,
+    phase_progress_targets,
+)
 
 
 class FrameProjection(TransformerMixin, BaseEstimator):
@@ -273,12 +280,24 @@ def test_frame_retrieval_ap_scorer(data):
         scorer(PhaseClassifier().fit(X, y), X, y)
 
 
+@pytest.mark.parametrize("match", ["nearest", "dtw"])
+def test_phase_agreement_scorer(data, match):
+    X, y = data
+    encoder = FrameProjection().fit(X)
+    scorer = PhaseAgreementScorer(match=match)
+    assert scorer(encoder, X, y) == phase_agreement(encoder.transform(X), y, match=match)
+    assert repr(scorer) == f"PhaseAgreementScorer(match={match!r})"
+    with pytest.raises(ValueError, match="needs y"):
+        scorer(encoder, X)
+
+
 def test_scorers_on_pipeline_ending_in_classifier_multimetric(data):
     X, y = data
     pipe = Pipeline([("encoder", FrameProjection()), ("clf", PhaseClassifier(SVC()))])
     scoring = {
         "tau": KendallTauScorer(),
         "ap5": FrameRetrievalAP(5),
+        "agreement": PhaseAgreementScorer(),
         "accuracy": lambda estimator, X, y: estimator.score(X, y),
     }
     search = GridSearchCV(
@@ -352,12 +371,14 @@ def test_evaluate_table(data, val_data):
         "classification@1.0",
         "progress_r2",
         "kendalls_tau",
+        "phase_agreement",
         "ap@5",
         "ap@10",
         "ap@15",
     ]
     assert report.columns == ["metric", "val", "val_std"]
     assert report["kendalls_tau"]["val"] == kendalls_tau(val_data[0])
+    assert report["phase_agreement"]["val"] == phase_agreement(*val_data)
     assert report["ap@10"]["val"] == frame_retrieval_ap(*val_data, k=10)
     assert report["progress_r2"]["val"] == ProgressRegressor().fit(*data).score(*val_data)
     assert report["classification@1.0"]["val"] == PhaseClassifier().fit(*data).score(*val_data)
@@ -391,6 +412,60 @@ def test_evaluate_bad_input(data, val_data):
         evaluate(None, (data[0], [lab[:-1] for lab in data[1]]), val_data)
     with pytest.raises(ValueError, match="not in phases_"):
         evaluate(None, data, (val_data[0], [lab + 5 for lab in val_data[1]]), n_episodes=1)
+
+
+def test_evaluate_protocol_none_is_the_default_table(data, val_data):
+    kwargs = dict(n_episodes=2, random_state=3, return_train_score=True)
+    assert evaluate(None, data, val_data, protocol="none", **kwargs).to_dict() == evaluate(
+        None, data, val_data, **kwargs).to_dict()
+
+
+@pytest.mark.parametrize("protocol", ["crop", "warp"])
+def test_evaluate_retimed_scores_the_retimed_videos(data, val_data, protocol):
+    from sklearn.utils import check_random_state
+
+    from sklav.evaluation.protocols import retime
+
+    report = evaluate(None, data, val_data, n_episodes=2, random_state=4, protocol=protocol)
+    assert report.to_dict() == evaluate(None, data, val_data, n_episodes=2, random_state=4,
+                                        protocol=protocol).to_dict()
+    assert report.to_dict() != evaluate(None, data, val_data, n_episodes=2, random_state=5,
+                                        protocol=protocol).to_dict()
+    # the documented stream: one generator re-times train, then val
+    rng = check_random_state(4)
+    train, val = retime(*data, protocol, random_state=rng), retime(*val_data, protocol, random_state=rng)
+    assert report["kendalls_tau"]["val"] == kendalls_tau(val.videos)
+    assert report["phase_agreement"]["val"] == phase_agreement(val.videos, val.labels)
+    assert report["ap@5"]["val"] == frame_retrieval_ap(val.videos, val.labels, k=5)
+    # progress: regressed on, and scored against, the original videos' targets at the kept frames
+    original = [phase_progress_targets(labels, phases=[0, 1, 2]) for labels in (data[1], val_data[1])]
+    targets = [[t[k] for t, k in zip(o, r.frame_indices)] for o, r in zip(original, (train, val))]
+    expected = ProgressRegressor(target="progress").fit(train.videos, targets[0]).score(val.videos, targets[1])
+    assert report["progress_r2"]["val"] == pytest.approx(expected, abs=1e-12)
+    # an already re-timed split is taken as it is
+    again = evaluate(None, train, val, n_episodes=2, random_state=4)
+    for name in ("progress_r2", "kendalls_tau", "phase_agreement", "ap@5"):
+        assert again[name]["val"] == report[name]["val"], name
+    with pytest.raises(ValueError, match="already re-timed"):
+        evaluate(None, train, val, protocol=protocol)
+
+
+def test_evaluate_fit_encoder_fits_a_clone_on_the_retimed_train_videos(data, val_data):
+    from sklearn.utils import check_random_state
+
+    from sklav.evaluation.protocols import retime
+
+    encoder = FrameProjection(random_state=2)
+    report = evaluate(encoder, data, val_data, n_episodes=1, random_state=0, protocol="crop", fit_encoder=True)
+    assert not hasattr(encoder, "components_")  # the given encoder is left untouched
+    rng = check_random_state(0)
+    train, val = retime(*data, "crop", random_state=rng), retime(*val_data, "crop", random_state=rng)
+    fitted = clone(encoder).fit(train.videos)
+    assert report["kendalls_tau"]["val"] == kendalls_tau(fitted.transform(val.videos))
+    with pytest.raises(ValueError, match="needs an encoder"):
+        evaluate(None, data, val_data, fit_encoder=True)
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate(None, data, val_data, protocol="shuffle")
 
 
 def test_score_table_lookup():

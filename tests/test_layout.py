@@ -17,7 +17,7 @@ SKLAV = Path(__file__).resolve().parents[1] / "sklav"
 ALLOWED = {
     "utils": set(),
     "alignment": {"utils"},
-    "metrics": {"utils"},
+    "metrics": {"utils", "alignment"},  # alignment: DTW matching, imported when used
     "datasets": {"utils"},
     "losses": {"utils", "alignment"},
     "encoders": {"utils", "alignment", "losses", "datasets"},

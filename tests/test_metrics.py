@@ -13,7 +13,9 @@ from sklav.metrics import (
     kendalls_tau,
     nearest_frames,
     pairwise_kendalls_tau,
+    pairwise_phase_agreement,
     phase_accuracy,
+    phase_agreement,
     phase_progress_targets,
 )
 from sklav.metrics.temporal import tau_b_against_time
@@ -430,3 +432,89 @@ def test_phase_progress_targets_strings_skipped_phase_and_errors():
         phase_progress_targets([[0, 0, 0]])
     with pytest.raises(ValueError, match=r"labels\[0\] is empty"):
         phase_progress_targets([[]])
+
+
+# --------------------------------------------------------------------------
+# Phase agreement
+
+
+def _agreement_reference(embeddings, phases, match):
+    """Phase agreement from its definition: float64, plain loops, one pair at a time."""
+    from _reference import dtw_reference
+
+    n, pair_values = len(embeddings), []
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            x, y = np.asarray(embeddings[i], float), np.asarray(embeddings[j], float)
+            cost = np.array([[float(((a - b) ** 2).sum()) for b in y] for a in x])
+            per_frame = []
+            for t in range(len(x)):
+                if match == "nearest":
+                    best = 0
+                    for s in range(1, len(y)):
+                        if cost[t, s] < cost[t, best]:  # strict: the lowest index on ties
+                            best = s
+                    per_frame.append(float(phases[j][best] == phases[i][t]))
+                else:
+                    path = dtw_reference(cost)[1]
+                    cells = [s for s in range(len(y)) if path[t, s]]
+                    per_frame.append(sum(phases[j][s] == phases[i][t] for s in cells) / len(cells))
+            pair_values.append(sum(per_frame) / len(per_frame))
+    return sum(pair_values) / len(pair_values)
+
+
+def _labelled_walks(seed, n=4):
+    rng = np.random.default_rng(seed)
+    videos = [np.cumsum(rng.normal(size=(int(T), 3)), 0) for T in rng.integers(5, 12, n)]
+    phases = [np.minimum(np.arange(len(v)) * 3 // len(v), 2) for v in videos]
+    return videos, phases
+
+
+@pytest.mark.parametrize("match", ["nearest", "dtw"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_phase_agreement_matches_reference(match, seed):
+    videos, phases = _labelled_walks(seed)
+    assert phase_agreement(videos, phases, match=match) == pytest.approx(
+        _agreement_reference(videos, phases, match), abs=1e-9)
+
+
+def test_phase_agreement_nearest_ties_go_to_the_lowest_index():
+    # frames 0 and 1 of the second video coincide; frame 0 has phase 1, frame 1 phase 0
+    videos = [np.array([[0.0], [5.0]]), np.array([[0.0], [0.0], [5.0]])]
+    phases = [np.array([0, 1]), np.array([1, 0, 1])]
+    assert phase_agreement(videos, phases) == pytest.approx(_agreement_reference(videos, phases, "nearest"))
+    # video 0 -> 1: frame 0 matched to frame 0 (phase 1, wrong), frame 1 to frame 2 (right)
+    np.testing.assert_allclose(pairwise_phase_agreement(videos, phases)[0, 1], 0.5)
+
+
+def test_phase_agreement_dtw_counts_each_frame_once():
+    # frame 1 of video 0 lies on two path cells, one right and one wrong: it counts 1/2
+    videos = [np.array([[0.0], [1.0]]), np.array([[0.0], [1.0], [1.0]])]
+    phases = [np.array([0, 1]), np.array([0, 1, 0])]
+    pairs = pairwise_phase_agreement(videos, phases, match="dtw")
+    assert pairs[0, 1] == pytest.approx((1 + 0.5) / 2) and pairs[1, 0] == pytest.approx(2 / 3)
+    assert np.isnan(pairs[0, 0]) and np.isnan(pairs[1, 1])
+
+
+def test_phase_agreement_of_a_clock_falls_when_phases_move():
+    clock = [np.arange(T)[:, None] / T for T in (10, 20)]
+    same = [np.arange(T) * 2 // T for T in (10, 20)]
+    assert phase_agreement(clock, same) == 1.0 and phase_agreement(clock, same, match="dtw") == 1.0
+    moved = [same[0], (np.arange(20) >= 4).astype(int)]  # the second video's phase 1 starts early
+    assert phase_agreement(clock, moved) < 0.9
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(match="cosine"), ValueError, "match"),
+        (dict(phases=[np.zeros(3)]), ValueError, "label arrays"),
+        (dict(embeddings=[np.zeros((3, 1))], phases=[np.zeros(3)]), ValueError, "at least 2"),
+    ],
+)
+def test_phase_agreement_bad_input(kwargs, error, match):
+    arguments = dict(embeddings=[np.zeros((3, 1)), np.ones((4, 1))], phases=[np.zeros(3), np.ones(4)])
+    with pytest.raises(error, match=match):
+        phase_agreement(**{**arguments, **kwargs})

@@ -2,6 +2,8 @@
 
 - :class:`LAVEncoder`: fit/transform estimator training a frame encoder
   without labels by aligning pairs of videos in time.
+- :class:`ClockEncoder`: the untrained baseline embedding frame ``t`` of a
+  ``T``-frame video as ``t / T`` (the time, not the content).
 - ``networks``: ResNet-50 and MLP trunks, the temporal context head.
 - ``data``: the paper's frame sampling, the pair dataset and its collation.
 - errors and warnings of training: :class:`CheckpointError`,
@@ -15,12 +17,14 @@
 
 from ._checkpoint import CheckpointError, CheckpointWarning
 from ._training import LAVNet, NonFiniteTrainingError, TrainingInterruptedWarning
+from .clock import ClockEncoder
 from .lav import LAVEncoder
 from ._model_file import is_model_file, load, save
 from .networks import ContextHead, FrameEncoder
 
 __all__ = [
     "LAVEncoder",
+    "ClockEncoder",
     "LAVNet",
     "FrameEncoder",
     "ContextHead",

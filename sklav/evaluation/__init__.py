@@ -9,6 +9,7 @@ docstring states its exact definition.
 - :class:`ProgressRegressor`: TCC phase progression (linear regression).
 - :class:`KendallTauScorer`: alignment score, needs no labels.
 - :class:`FrameRetrievalAP`: fine-grained frame retrieval AP@K.
+- :class:`PhaseAgreementScorer`: phase agreement of cross-video frame matches.
 - :func:`few_shot_scores`: accuracy with few labelled videos (plotted by
   :func:`sklav.plotting.plot_few_shot_curves`).
 - :func:`evaluate`: the paper's table in one call; :class:`ScoreTable` holds it.
@@ -18,7 +19,8 @@ Which scoring to use in ``GridSearchCV`` / ``cross_validate``:
 - ``scoring=None`` with a Pipeline ending in :class:`PhaseClassifier` or
   :class:`ProgressRegressor`: their ``score`` (accuracy, mean R^2).
 - ``scoring=KendallTauScorer()``: no labels needed (``fit(videos)``).
-- ``scoring=FrameRetrievalAP(k)``: needs per-frame labels ``y``.
+- ``scoring=FrameRetrievalAP(k)``, ``scoring=PhaseAgreementScorer()``:
+  need per-frame labels ``y``.
 
 scikit-learn's string scorers (``scoring='accuracy'``, ``'r2'``, ...) expect
 one target per sample; here a sample is a video with a whole array of
@@ -29,12 +31,13 @@ them; split with ``KFold`` or ``GroupKFold`` over videos.
 from .estimators import PhaseClassifier, ProgressRegressor
 from .few_shot import few_shot_scores
 from .report import evaluate
-from .scorers import FrameRetrievalAP, KendallTauScorer
+from .scorers import FrameRetrievalAP, KendallTauScorer, PhaseAgreementScorer
 from .table import ScoreTable
 
 __all__ = [
     "FrameRetrievalAP",
     "KendallTauScorer",
+    "PhaseAgreementScorer",
     "PhaseClassifier",
     "ProgressRegressor",
     "ScoreTable",

@@ -6,7 +6,7 @@ functional metric of :mod:`sklav.metrics`, so they work with encoders, with
 pipelines ending in one, and with :class:`~sklearn.model_selection.GridSearchCV`.
 """
 
-from ..metrics import frame_retrieval_ap, kendalls_tau
+from ..metrics import frame_retrieval_ap, kendalls_tau, phase_agreement
 from ..utils import embed
 
 
@@ -110,3 +110,47 @@ class FrameRetrievalAP(_EmbeddingScorer):
                 "FrameRetrievalAP needs y, the per-frame phase labels of the videos X."
             )
         return frame_retrieval_ap(embed(estimator, X), y, k=self.k, metric=self.metric)
+
+
+class PhaseAgreementScorer(_EmbeddingScorer):
+    """Scorer: phase agreement of cross-video frame matches of the embedded videos.
+
+    For every ordered pair of videos ``(i, j)``, each frame of ``i`` is
+    matched into ``j`` (its nearest frame, or along the DTW path); the
+    fraction of frames of ``i`` whose match has the same phase label,
+    averaged over pairs (see :func:`sklav.metrics.phase_agreement` for the
+    exact definition). Unlike Kendall's tau it needs labels, and a clock
+    embedding does not pass it on re-timed videos. Higher is better, at most 1.
+
+    Parameters
+    ----------
+    match : {'nearest', 'dtw'}, default='nearest'
+        How frames are matched.
+
+    Notes
+    -----
+    Call it as ``scorer(estimator, X, y)`` with ``y`` the per-frame phase
+    labels of the videos ``X`` (at least 2 videos); ``estimator`` may be
+    ``None`` when ``X`` already holds embeddings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav import PhaseAgreementScorer
+    >>> X = [np.array([[0.0], [1.0], [5.0]]), np.array([[0.1], [5.1], [5.2]])]
+    >>> y = [np.array([0, 0, 1]), np.array([0, 1, 1])]
+    >>> PhaseAgreementScorer()(None, X, y)
+    1.0
+    """
+
+    _param_names = ("match",)
+
+    def __init__(self, match="nearest"):
+        self.match = match
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        if y is None:
+            raise ValueError(
+                "PhaseAgreementScorer needs y, the per-frame phase labels of the videos X."
+            )
+        return phase_agreement(embed(estimator, X), y, match=self.match)
