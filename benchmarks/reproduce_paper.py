@@ -475,6 +475,8 @@ def main():
     parser.add_argument("--resume", action="store_true",
                         help="keep the CSV's runs and do only the missing ones (same settings assumed)")
     parser.add_argument("--methods", nargs="*", help="only these rows (default: all)")
+    parser.add_argument("--features", default=",".join(FEATURES),
+                        help=f"comma-separated feature types (default: {','.join(FEATURES)})")
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help="comma-separated re-timing protocols, each a set of tables (default: none,crop,warp)")
     parser.add_argument("--csv", help="default: benchmarks/results/paper_tables[_quick].csv")
@@ -497,7 +499,10 @@ def main():
         methods = {m: s for m, s in {**BASELINES, **ABLATION}.items()
                    if m in ("raw features", "clock", "untrained encoder", "LAV", "Soft-DTW", "TCC", "TCN")}
     else:
-        actions, features, seeds = ACTIONS, FEATURES, list(range(args.seeds))
+        features = [f.strip() for f in args.features.split(",") if f.strip()]
+        if not features or set(features) - set(FEATURES):
+            parser.error(f"--features: choose among {','.join(FEATURES)}, got {features}")
+        actions, seeds = ACTIONS, list(range(args.seeds))
         methods = {**BASELINES, **ABLATION}
     if args.methods:
         unknown = set(args.methods) - set(methods)
