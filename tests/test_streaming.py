@@ -232,7 +232,7 @@ def test_cli_fit_and_embed_take_a_folder_of_videos(tmp_path, folders, capsys):
 
     paths, arrays = folders  # frame folders v0..v3 in tmp_path
     write_mp4(tmp_path / "v4.mp4", _frames(14, 4))
-    model, out = tmp_path / "model.joblib", tmp_path / "emb.npz"
+    model, out = tmp_path / "model.sklav", tmp_path / "emb.npz"
     assert main(["fit", str(tmp_path), "-o", str(model), "--epochs", "1", "--num-frames", "4", "--quiet",
                  "-p", "image_size=16", "-p", "hidden_dim=8", "-p", "embedding_dim=4", "-p", "weights=None",
                  "-p", "freeze_backbone=False"]) == 0, capsys.readouterr().err
@@ -240,13 +240,13 @@ def test_cli_fit_and_embed_take_a_folder_of_videos(tmp_path, folders, capsys):
     assert main(["embed", str(model), str(tmp_path), "-o", str(out)]) == 0
     with np.load(out) as z:
         assert sorted(z.files) == ["v0", "v1", "v2", "v3", "v4"] and z["v4"].shape == (14, 4)
-        np.testing.assert_array_equal(z["v1"], joblib_load(model).transform(arrays[1:2])[0])
+        np.testing.assert_array_equal(z["v1"], sklav_load(model).transform(arrays[1:2])[0])
 
 
-def joblib_load(path):
-    import joblib
+def sklav_load(path):
+    from sklav import load
 
-    return joblib.load(path)
+    return load(path)
 
 
 FORKED_READ = """
