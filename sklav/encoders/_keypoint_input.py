@@ -26,10 +26,11 @@ def keypoint_poses(videos, layout, fitted_layout):
     >>> from sklav.encoders._keypoint_input import keypoint_poses
     >>> pixels = np.array([[[100.0, 50.0, 0.9], [300.0, 50.0, 0.7], [5.0, 5.0, 0.2]] + [[0, 0, 0]] * 14])
     >>> poses, = keypoint_poses([pixels], "coco17", "coco17")
-    >>> poses[0, :3]  # the third point's confidence 0.2 < 0.5: invisible, zeroed
+    >>> poses[0, :2]  # centred and scaled
     array([[-1.,  0.,  1.],
-           [ 1.,  0.,  1.],
-           [ 0.,  0.,  0.]], dtype=float32)
+           [ 1.,  0.,  1.]], dtype=float32)
+    >>> bool((poses[0, 2] == 0).all())  # the third point's confidence 0.2 < 0.5: invisible, zeroed
+    True
     """
     n_joints = len(KEYPOINT_LAYOUTS[layout])
     poses = []
