@@ -23,6 +23,7 @@ ALLOWED = {
     "encoders": {"utils", "alignment", "losses", "datasets"},
     "evaluation": {"utils", "metrics"},
     "plotting": {"utils", "metrics", "alignment", "datasets"},
+    "pretrained": {"utils", "datasets", "encoders"},
     "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses"},
     "__init__": set(),
 }
