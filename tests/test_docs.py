@@ -53,6 +53,7 @@ def test_paper_tables_include_exists():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # the whole Sphinx build with the gallery: minutes, not one test's 300 s
 def test_docs_build_with_warnings_as_errors(tmp_path):
     missing = _missing_docs_tools()
     if missing:

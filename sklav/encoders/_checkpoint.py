@@ -57,6 +57,31 @@ class CheckpointWriteError(OSError):
         return f"could not write a checkpoint in {self.filename!r}: {self.strerror}"
 
 
+def checkpoint_root(checkpoint):
+    """The folder for a ``checkpoint`` parameter, and whether it is a temporary one.
+
+    Created and probed now, so that a bad path fails before any training:
+    None for False, a new temporary folder for True, else the path; an
+    empty path (an unset shell variable) or one that cannot be written
+    raises ``ValueError``.
+    """
+    if checkpoint is True:
+        return tempfile.mkdtemp(prefix="sklav-checkpoint-"), True
+    if checkpoint is False:
+        return None, False
+    root = os.fspath(checkpoint)
+    if not root.strip():
+        raise ValueError(f"checkpoint={root!r} is an empty path (an unset shell variable?): give a folder, "
+                         "True for a temporary one, or False for none.")
+    try:
+        os.makedirs(root, exist_ok=True)
+        check_writable(root)
+    except OSError as err:
+        reason = err.strerror or str(err)  # without errno and path: the message names the path
+        raise ValueError(f"checkpoint={root!r} cannot be used as a folder: {reason}.") from None
+    return root, False
+
+
 def check_writable(folder):
     """Raise ``CheckpointWriteError`` unless a file can be created in ``folder``: before any training."""
     try:

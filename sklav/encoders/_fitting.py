@@ -10,7 +10,6 @@ import copy
 import inspect
 import os
 import shutil
-import tempfile
 import warnings
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ from ..losses.lav import LOSS_CONSTRAINTS
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
-from ._checkpoint import CheckpointCallback, CheckpointStore, check_writable
+from ._checkpoint import CheckpointCallback, CheckpointStore, checkpoint_root
 from ._keypoint_input import keypoint_poses
 from ._feature_cache import FeatureCache, cache_folder
 from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
@@ -83,11 +82,6 @@ PARAMETER_CONSTRAINTS = {
     "feature_cache": [None, StrOptions({"auto"}), str, os.PathLike],
     "feature_cache_size": [Interval(Integral, 0, None, closed="left")],
 }
-
-
-def _reason(err):
-    """An OSError's reason without its errno and path (the message names the path itself)."""
-    return err.strerror if isinstance(err, OSError) and err.strerror else str(err)
 
 
 class TrainingMixin:
@@ -220,7 +214,7 @@ class TrainingMixin:
                     "training (torchrun) does not synchronise yet; train it in one process."
                 )
         self._world = (rank, world_size)
-        root, temporary = self._checkpoint_root()
+        root, temporary = checkpoint_root(self.checkpoint)
         try:
             fitted = self._fit(
                 videos, pair_groups, info, device, continuing, settings, criterion, optimizer_params,
@@ -245,25 +239,6 @@ class TrainingMixin:
                 f"{self.n_epochs_trained_} complete epoch(s) (interrupted_=True).{resume}",
                 TrainingInterruptedWarning, stacklevel=3,
             )
-
-    def _checkpoint_root(self):
-        """The checkpoint folder (created now, so a bad path fails before training)."""
-        if self.checkpoint is True:
-            return tempfile.mkdtemp(prefix="sklav-checkpoint-"), True
-        if self.checkpoint is False:
-            return None, False
-        root = os.fspath(self.checkpoint)
-        if not root.strip():
-            raise ValueError(
-                f"checkpoint={root!r} is an empty path (an unset shell variable?): give a folder, "
-                "True for a temporary one, or False for none."
-            )
-        try:
-            os.makedirs(root, exist_ok=True)
-            check_writable(root)
-        except OSError as err:
-            raise ValueError(f"checkpoint={root!r} cannot be used as a folder: {_reason(err)}.") from None
-        return root, False
 
     def _fingerprint_settings(self, settings, seed):
         kept = {k: v for k, v in settings.items() if k not in _NOT_FINGERPRINTED}
