@@ -250,3 +250,23 @@ def test_a_kill_while_pruning_never_leaves_a_half_deleted_epoch(tmp_path, monkey
     assert [p.name for p in folder.iterdir() if p.name.startswith(".tmp-delete-")]  # what the next start removes
     _fit(tmp_path / "ck", 4)
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_full_disk_names_the_checkpoint_folder_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    from sklav.encoders import _checkpoint
+
+    _fit(tmp_path / "ck", 1)
+    real_write = _checkpoint._write
+
+    def full_disk(path, data):
+        if "params.pt" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data)
+
+    monkeypatch.setattr(_checkpoint, "_write", full_disk)
+    with pytest.raises(OSError, match=r"could not write a checkpoint in '.*fit-\w+': No space left on device"):
+        _fit(tmp_path / "ck", 2)
+    monkeypatch.undo()
+    assert _epoch_folders(tmp_path / "ck") == ["epoch-000001"] and _leftovers(tmp_path) == []
