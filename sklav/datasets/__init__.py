@@ -18,6 +18,9 @@
 - :func:`render_poses`: a video of 2D skeletons (Penn Action's joints by
   default) drawn as RGB frames, stick figures of real motion.
 - ``PENN_ACTION_EDGES``: the bones of Penn Action's 13-joint skeleton.
+- :func:`convert_keypoints` and ``KEYPOINT_LAYOUTS``: keypoints of common
+  pose estimators (COCO, MediaPipe BlazePose, OpenPose BODY_25) mapped to
+  Penn Action's 13 joints and back, sides matched anatomically.
 """
 
 from ._penn_action import get_penn_action_root, load_penn_action
@@ -25,6 +28,7 @@ from ._penn_selection import load_penn_action_annotations
 from ._penn_sources import PENN_ACTION_EDGES
 from ._lazy_video import VideoFile, open_video
 from ._video import load_video, load_videos, read_frame_folder, read_video
+from .keypoints import KEYPOINT_LAYOUTS, convert_keypoints
 from .render import render_poses
 
 __all__ = [
@@ -39,4 +43,6 @@ __all__ = [
     "open_video",
     "render_poses",
     "PENN_ACTION_EDGES",
+    "convert_keypoints",
+    "KEYPOINT_LAYOUTS",
 ]

@@ -16,15 +16,17 @@ import numpy as np
 import torch
 from skorch.callbacks import ProgressBar
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..datasets import open_video
+from ..datasets import KEYPOINT_LAYOUTS, open_video
 from ..losses import LAVLoss
 from ..losses.lav import LOSS_CONSTRAINTS
 from ..utils.param_validation import Device, HasMethods, Integral, Interval, Real, StrOptions
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
 from ._checkpoint import CheckpointCallback, CheckpointStore, check_writable
+from ._keypoint_input import keypoint_poses
 from ._feature_cache import FeatureCache, cache_folder
 from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
@@ -42,7 +44,8 @@ _ARCHITECTURE = (
 )
 # Parameters that do not change what a fit computes (left out of its fingerprint).
 _NOT_FINGERPRINTED = ("max_epochs", "verbose", "checkpoint", "warm_start", "transform_batch_size", "device",
-                      "feature_cache", "feature_cache_size")
+                      "feature_cache", "feature_cache_size",
+                      "keypoint_layout")  # its effect: the converted videos, which the fingerprint hashes
 
 #: LAVEncoder's parameter constraints (scikit-learn's ``_parameter_constraints``)
 PARAMETER_CONSTRAINTS = {
@@ -53,6 +56,7 @@ PARAMETER_CONSTRAINTS = {
     "augment": ["boolean", StrOptions({"auto"}), callable],
     "image_size": [Interval(Integral, 1, None, closed="left")],
     "visibility_channel": [None, StrOptions({"auto"}), Interval(Integral, None, None, closed="neither")],
+    "keypoint_layout": [None, StrOptions(set(KEYPOINT_LAYOUTS))],
     "embedding_dim": [Interval(Integral, 2, None, closed="left")],
     "hidden_dim": [None, Interval(Integral, 1, None, closed="left")],
     "num_frames": [Interval(Integral, 1, None, closed="left")],
@@ -89,6 +93,24 @@ def _reason(err):
 class TrainingMixin:
     """The validation and training steps of :class:`~sklav.encoders.LAVEncoder`."""
 
+    @property
+    def module_(self):
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            # skorch falls back to the CPU when a CUDA-fitted net is unpickled without a GPU
+            self.device_ = str(self.net_.device)
+            self.__dict__.setdefault("num_context_", self.num_context)  # saved before it existed
+            self.__dict__.setdefault("keypoint_layout_", None)
+
     def _criterion(self):
         """The criterion class and its keyword arguments."""
         params = dict(self.criterion_params or {})
@@ -116,10 +138,13 @@ class TrainingMixin:
         return self.criterion, params
 
     def _check_videos(self, X, fitting):
+        layout = self.keypoint_layout
         kwargs = dict(frame_ndim=(1, 2, 3), split_arrays=False, open_path=open_video)
+        if layout is not None:  # keypoints: missing joints may be NaN; converted below
+            kwargs.update(frame_ndim=2, allow_nan=True)
         if fitting:
             kwargs["min_videos"] = 2
-        else:
+        elif layout is None:
             kwargs["frame_shape"] = self.frame_shape_
         try:
             videos = check_videos(X, **kwargs)
@@ -127,6 +152,8 @@ class TrainingMixin:
             if fitting and "at least 2 are required" in str(err):
                 raise ValueError(f"{err} LAV learns from pairs of videos.") from None
             raise
+        if layout is not None:
+            return keypoint_poses(videos, layout, self._fitted_layout(fitting))
         if videos[0].ndim == 4:
             for i, video in enumerate(videos):
                 if video.shape[-1] != 3:
@@ -135,6 +162,16 @@ class TrainingMixin:
                     raise TypeError(f"X[{i}] has dtype {video.dtype}; RGB frames must be uint8 (0-255).")
             return videos
         return [v.astype(np.float32, copy=False) for v in videos]
+
+    def _fitted_layout(self, fitting):
+        """The keypoint layout of the network: ``keypoint_layout`` in a new fit, else the fitted one."""
+        if fitting and not (self.warm_start and hasattr(self, "net_")):
+            return self.keypoint_layout
+        fitted = getattr(self, "keypoint_layout_", None)
+        if fitted is None:
+            raise ValueError(f"keypoint_layout={self.keypoint_layout!r}, but this encoder was fitted on "
+                             "poses as they are (keypoint_layout=None); set keypoint_layout=None.")
+        return fitted
 
     def _check_groups(self, pair_groups, n_videos):
         if pair_groups is None:

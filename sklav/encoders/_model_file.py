@@ -46,7 +46,8 @@ FORMAT_VERSION = 1
 FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 # Fitted attributes stored as JSON; ``net_`` is rebuilt from the parameters and the state dicts.
 _FITTED = ("frame_shape_", "frame_kind_", "visibility_channel_", "num_context_", "n_features_in_",
-           "n_epochs_trained_", "interrupted_", "checkpoint_dir_", "device_", "_fit_settings", "_fit_training")
+           "n_epochs_trained_", "interrupted_", "checkpoint_dir_", "device_", "_fit_settings", "_fit_training",
+           "keypoint_layout_")
 _UNSAFE_HINT = (
     "a model file holds plain values, torch.optim optimizers and sklav.losses criteria only. Set it to "
     "such a value before saving, or pickle the estimator with joblib.dump (whose files run code when "

@@ -21,7 +21,8 @@ from ._fitting import PARAMETER_CONSTRAINTS, TrainingMixin
 from ._state import canonical
 from ._training import NamedCallbacksMixin, check_callbacks, check_optimizer, resolve_device
 
-_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "num_context_", "n_features_in_")
+_FRAME_ATTRIBUTES = ("frame_shape_", "frame_kind_", "visibility_channel_", "num_context_", "n_features_in_",
+                     "keypoint_layout_")
 
 
 class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstimator):
@@ -78,6 +79,13 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         any. Invisible joints leave the per-frame centring and scaling and
         are zeroed. 'auto': the last channel when ``C == 3`` and it holds only
         0 and 1 in the training data, else None.
+    keypoint_layout : {'penn13', 'coco17', 'blazepose33', 'openpose25'} or None, default=None
+        Poses are a pose estimator's keypoints ``(T, J, 2 or 3)`` in this
+        layout, in pixels or any units, the optional third channel a
+        confidence (visible when >= 0.5): they are mapped to the layout of
+        the first fit (``keypoint_layout_``, see
+        :func:`sklav.datasets.convert_keypoints`) and centred and scaled per
+        frame, as ``load_penn_action`` does. None: poses as they are.
     embedding_dim : int, default=128
         At least 2 (embeddings are L2-normalised).
     hidden_dim : int, default=None
@@ -205,6 +213,8 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
     n_features_in_ : int
         Per-frame feature count, for features ``(T, D)`` only.
     visibility_channel_ : int or None
+    keypoint_layout_ : str or None
+        The network's keypoint layout (``keypoint_layout`` at the first fit).
     num_context_ : int
         Context frames per embedded frame (``num_context`` resolved).
     checkpoint_dir_ : str or None
@@ -247,6 +257,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         augment="auto",
         image_size=224,
         visibility_channel="auto",
+        keypoint_layout=None,
         embedding_dim=128,
         hidden_dim=None,
         num_frames=20,
@@ -287,6 +298,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
         self.augment = augment
         self.image_size = image_size
         self.visibility_channel = visibility_channel
+        self.keypoint_layout = keypoint_layout
         self.embedding_dim = embedding_dim
         self.hidden_dim = hidden_dim
         self.num_frames = num_frames
@@ -368,6 +380,7 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
             device = self.device_
         else:
             info = frame_info(videos, self.visibility_channel, self.num_context)
+            info["keypoint_layout_"] = self.keypoint_layout
             device = resolve_device(self.device)
         # Everything is validated; the estimator changes only once training has ended.
         self._fit_and_commit(videos, pair_groups, info, device, continuing, settings,
@@ -376,16 +389,6 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
 
     # ------------------------------------------------------------------
     # transform
-
-    @property
-    def module_(self):
-        check_is_fitted(self, "net_")
-        return self.net_.module_
-
-    @property
-    def history_(self):
-        check_is_fitted(self, "net_")
-        return self.net_.history
 
     def transform(self, X):
         """Embed every frame of each video.
@@ -412,13 +415,6 @@ class LAVEncoder(TransformerMixin, TrainingMixin, NamedCallbacksMixin, BaseEstim
                             self.transform_batch_size)
                 for video in videos
             ]
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "net_" in state:
-            # skorch falls back to the CPU when a CUDA-fitted net is unpickled without a GPU
-            self.device_ = str(self.net_.device)
-            self.__dict__.setdefault("num_context_", self.num_context)  # saved before it existed
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,49 @@
+"""Keypoints as pose estimators give them -> the poses LAVEncoder's network takes.
+
+With ``keypoint_layout`` set, :class:`~sklav.LAVEncoder` reads every video as
+``(T, J, 2 or 3)`` keypoints of that layout (pixels or any units, with or
+without a visibility or confidence channel) and :func:`keypoint_poses` turns
+them into the fitted layout's joints (:func:`sklav.datasets.convert_keypoints`),
+a joint visible when its confidence is at least 0.5 and its coordinates are
+finite, centred and scaled per frame on the visible joints in float64 (as
+:func:`sklav.datasets.load_penn_action` does), so that any pixel scale or
+offset gives the same network input up to float32 rounding.
+"""
+
+import numpy as np
+
+from ..datasets import KEYPOINT_LAYOUTS, convert_keypoints
+from ..datasets.keypoints import CONFIDENCE_THRESHOLD
+from ..utils.poses import normalize_poses
+
+
+def keypoint_poses(videos, layout, fitted_layout):
+    """``(T, J', 3)`` float32 poses ``(x, y, visible)`` in ``fitted_layout`` for each video.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklav.encoders._keypoint_input import keypoint_poses
+    >>> pixels = np.array([[[100.0, 50.0, 0.9], [300.0, 50.0, 0.7], [5.0, 5.0, 0.2]] + [[0, 0, 0]] * 14])
+    >>> poses, = keypoint_poses([pixels], "coco17", "coco17")
+    >>> poses[0, :3]  # the third point's confidence 0.2 < 0.5: invisible, zeroed
+    array([[-1.,  0.,  1.],
+           [ 1.,  0.,  1.],
+           [ 0.,  0.,  0.]], dtype=float32)
+    """
+    n_joints = len(KEYPOINT_LAYOUTS[layout])
+    poses = []
+    for i, video in enumerate(videos):
+        x = np.asarray(video, dtype=np.float64)
+        if x.ndim != 3 or x.shape[1:] not in ((n_joints, 2), (n_joints, 3)):
+            raise ValueError(f"X[{i}] has frames of shape {x.shape[1:]}; keypoint_layout={layout!r} takes "
+                             f"({n_joints}, 2) or ({n_joints}, 3) keypoints (x, y[, confidence]).")
+        x = convert_keypoints(x, layout, fitted_layout)
+        visible = np.isfinite(x[..., :2]).all(-1)
+        if x.shape[2] == 3:
+            visible &= x[..., 2] >= CONFIDENCE_THRESHOLD
+        out = np.empty(x.shape[:2] + (3,), dtype=np.float32)
+        out[..., :2] = normalize_poses(np.where(visible[..., None], x[..., :2], 0.0), visible)
+        out[..., 2] = visible
+        poses.append(out)
+    return poses
