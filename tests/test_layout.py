@@ -23,7 +23,9 @@ ALLOWED = {
     "encoders": {"utils", "alignment", "losses", "datasets"},
     "evaluation": {"utils", "metrics"},
     "plotting": {"utils", "metrics", "alignment", "datasets"},
-    "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses"},
+    "poses": {"utils", "datasets"},
+    "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses",
+            "poses"},
     "__init__": set(),
 }
 KERNELS = {"_softdtw_numba.py", "_softdtw_triton.py"}
