@@ -121,6 +121,11 @@ class MediaPipeTasksBackend(_PoseBackend):
         self._landmarker = None
 
     def open(self):
+        import os
+
+        if not os.path.isfile(self.model_path):
+            raise FileNotFoundError(f"no pose landmarker model at model_path={str(self.model_path)!r}; "
+                                    "download a pose_landmarker_*.task file from MediaPipe's model page.")
         mp = _import_mediapipe("mediapipe-tasks")
         from mediapipe.tasks.python import BaseOptions
         from mediapipe.tasks.python import vision
