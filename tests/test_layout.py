@@ -24,6 +24,7 @@ ALLOWED = {
     "evaluation": {"utils", "metrics"},
     "plotting": {"utils", "metrics", "alignment", "datasets"},
     "poses": {"utils", "datasets"},
+    "pretrained": {"utils", "datasets", "encoders"},
     "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses",
             "poses"},
     "__init__": set(),
