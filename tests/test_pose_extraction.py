@@ -216,3 +216,28 @@ def test_keypointrcnn_offline_error_names_the_cache_file(monkeypatch, tmp_path):
 @pytest.mark.skipif(True, reason="needs a MediaPipe pose_landmarker .task file, which is not bundled")
 def test_mediapipe_tasks_backend():  # pragma: no cover
     pass
+
+
+@needs_mediapipe
+@pytest.mark.slow
+def test_pretrained_pipeline_recovers_a_known_warp_of_a_real_clip(footage):
+    from sklearn.pipeline import make_pipeline
+
+    from sklav import ClockEncoder
+    from sklav.alignment import align
+    from sklav.pretrained import load_encoder
+
+    frames = np.asarray(VideoFile(footage / "videos" / "two_people_room.mp4", size=(360, 640)))
+    n = len(frames)  # 72
+    # re-timed copy: the first third twice as slow (frames repeated), the last third twice as fast (skipped)
+    warp = np.concatenate([np.repeat(np.arange(n // 3), 2), np.arange(n // 3, 2 * n // 3),
+                           np.arange(2 * n // 3, n, 2)])
+    model = make_pipeline(PoseExtractor(), load_encoder("penn_joints2d"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PoseWarning)  # 3 of 72 frames without a person
+        a, b = model.transform([frames, frames[warp]])
+    error = np.abs(align(None, a, b).index_map - warp).mean()
+    clock = np.abs(align(None, *ClockEncoder().fit_transform([frames, frames[warp]])).index_map - warp).mean()
+    print(f"\nmean frame error of the recovered warp: {error:.2f} (the clock's: {clock:.2f})")
+    assert error <= 3  # measured 2.95
+    assert error < clock / 2  # measured 10.43
