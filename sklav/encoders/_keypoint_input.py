@@ -43,7 +43,8 @@ def keypoint_poses(videos, layout, fitted_layout):
         if x.shape[2] == 3:
             visible &= x[..., 2] >= CONFIDENCE_THRESHOLD
         out = np.empty(x.shape[:2] + (3,), dtype=np.float32)
-        out[..., :2] = normalize_poses(np.where(visible[..., None], x[..., :2], 0.0), visible)
+        xy = normalize_poses(np.where(visible[..., None], x[..., :2], 0.0), visible)
+        out[..., :2] = np.where(visible[..., None], xy, 0.0)  # +0, not normalize_poses' -0
         out[..., 2] = visible
         poses.append(out)
     return poses
