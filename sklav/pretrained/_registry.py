@@ -93,7 +93,7 @@ def load_encoder(name):
     >>> golf = load_penn_action(actions="golf_swing", split="val")  # bundled, normalised joints
     >>> embeddings = encoder.transform(golf.videos[:2])
     >>> [e.shape for e in embeddings]
-    [(55, 128), (85, 128)]
+    [(80, 128), (56, 128)]
     >>> pixels = np.array([[[200.0, 50], [180, 90], [220, 90]] + [[0, 0]] * 10])  # (1, 13, 2)
     >>> encoder.transform([pixels])[0].shape
     (1, 128)
