@@ -10,6 +10,8 @@ The public estimators live in topic subpackages and are re-exported here:
 - :class:`PhaseClassifier`, :class:`ProgressRegressor`,
   :class:`KendallTauScorer`, :class:`FrameRetrievalAP`,
   :class:`PhaseAgreementScorer` (``sklav.evaluation``): the evaluation companions.
+- :class:`PoseExtractor` (``sklav.poses``): per-frame keypoints from RGB
+  videos (MediaPipe or Keypoint R-CNN), to feed an encoder on poses.
 - :func:`save` and :func:`load` (``sklav.encoders``): a fitted LAVEncoder to
   and from a model file that runs no code when loaded.
 """
@@ -28,6 +30,7 @@ _LAZY = {
     "save": "sklav.encoders",
     "load": "sklav.encoders",
     "PhaseAgreementScorer": "sklav.evaluation",
+    "PoseExtractor": "sklav.poses",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

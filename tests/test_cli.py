@@ -447,6 +447,50 @@ def test_rgb_frame_folders_and_video_files(tmp_path, capsys):
                  "-o", str(tmp_path / "rgb.png")]) == 0
 
 
+FOOTAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                       "real_footage", "videos")
+
+
+@pytest.fixture(scope="module")
+def pose_model(tmp_path_factory):
+    """A tiny model fitted on the bundled Penn Action poses ((T, 13, 3): x, y, visible)."""
+    from sklav.datasets import load_penn_action
+
+    root = tmp_path_factory.mktemp("cli_poses")
+    paths = []
+    for i, video in enumerate(load_penn_action(actions="golf_swing").videos[:3]):
+        paths.append(str(root / f"golf{i}.npy"))
+        np.save(paths[-1], video)
+    model = root / "poses.sklav"
+    assert main(["fit", *paths, "-o", str(model), *TINY_FIT]) == 0
+    return root, str(model)
+
+
+@pytest.mark.skipif(not os.path.isdir(FOOTAGE), reason="real footage not found in ../shared")
+def test_poses_flag_embeds_and_aligns_real_video_files(pose_model, capsys):
+    pytest.importorskip("mediapipe")
+    root, model = pose_model
+    clip, other = os.path.join(FOOTAGE, "street_5_frames.mp4"), os.path.join(FOOTAGE, "two_people_room.mp4")
+    out = root / "poses.npz"
+    assert main(["embed", model, clip, other, "-o", str(out), "--poses"]) == 0, capsys.readouterr().err
+    with np.load(out) as z:
+        assert z["street_5_frames"].shape == (5, 8) and z["two_people_room"].shape == (72, 8)
+        assert np.isfinite(z["two_people_room"]).all()  # frames without a person embed too
+    capsys.readouterr()
+    assert main(["align", model, other, clip, "-o", str(root / "poses.png"), "--poses"]) == 0
+    printed = capsys.readouterr().out
+    assert "B = " in printed and "(5 frames)" in printed and "of 5 frames of B flagged" in printed
+    # without --poses an RGB video does not fit a pose model
+    assert main(["embed", model, clip, "-o", str(root / "rgb.npz")]) == 2
+    assert "fitted on poses" in _error_line(capsys)
+
+
+def test_poses_flag_needs_a_pose_model(workdir, capsys):
+    _, paths, model = workdir  # fitted on features
+    assert main(["embed", model, paths[0], "-o", "never.npz", "--poses"]) == 2
+    assert "--poses extracts poses, but the model was fitted on features" in _error_line(capsys)
+
+
 # --------------------------------------------------------------------------
 # errors: one line on stderr, exit status 2
 

@@ -47,6 +47,8 @@ ESTIMATORS = [
 #: Public BaseEstimator subclasses that are not estimators on videos, with why.
 NOT_VIDEO_ESTIMATORS = {
     "LAVNet": "the skorch net inside LAVEncoder, fitted on pair datasets; checked through LAVEncoder",
+    "PoseExtractor": "needs a pose model (MediaPipe, or Keypoint R-CNN weights); its transformer "
+    "contract is checked in tests/test_pose_extraction.py",
 }
 
 #: (estimator, check): known failures, each with its cause.

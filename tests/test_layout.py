@@ -23,8 +23,10 @@ ALLOWED = {
     "encoders": {"utils", "alignment", "losses", "datasets"},
     "evaluation": {"utils", "metrics"},
     "plotting": {"utils", "metrics", "alignment", "datasets"},
+    "poses": {"utils", "datasets"},
     "pretrained": {"utils", "datasets", "encoders"},
-    "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses"},
+    "cli": {"utils", "alignment", "datasets", "encoders", "evaluation", "metrics", "plotting", "losses",
+            "poses"},
     "__init__": set(),
 }
 KERNELS = {"_softdtw_numba.py", "_softdtw_triton.py"}

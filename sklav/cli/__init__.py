@@ -4,8 +4,8 @@
 
     sklav demo [--action golf_swing] [--epochs N] [--seed S] [--quick] [--output-dir DIR]
     sklav fit VIDEO... [-o model.sklav] [--force] [--epochs N] [--seed S] [-p NAME=VALUE]...
-    sklav embed MODEL VIDEO... [-o embeddings.npz] [--force] [--trust-pickle]
-    sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3] [--trust-pickle]
+    sklav embed MODEL VIDEO... [-o embeddings.npz] [--force] [--trust-pickle] [--poses]
+    sklav align MODEL A B [-o alignment.png] [--calibration VIDEO...] [--threshold 3] [--trust-pickle] [--poses]
 
 A VIDEO is a ``.npy`` array (one video: ``(T, D)`` features, ``(T, J, C)``
 poses or ``(T, H, W, 3)`` uint8 frames), a folder of ``.jpg``/``.png`` frames,
@@ -16,7 +16,9 @@ a model file written by ``sklav fit`` or :func:`sklav.save`, which runs no code
 when loaded; a pickle file (``joblib.dump`` of a fitted :class:`~sklav.LAVEncoder`
 or a Pipeline holding one, an old ``model.joblib``) could run code, so it is
 loaded only with ``--trust-pickle``, with a warning. The kind of file is told by
-its bytes, never by unpickling it.
+its bytes, never by unpickling it. With ``--poses``, RGB videos are read
+through :class:`sklav.PoseExtractor` (MediaPipe) into the poses a model
+fitted on poses takes.
 
 Outputs are checked before any work and written atomically
 (:mod:`sklav.cli._outputs`): never onto an input, an existing model or
@@ -152,6 +154,8 @@ def build_parser():
     fps = dict(type=_positive, help="resample video files to this frame rate")
     force = dict(action="store_true", help="replace OUTPUT if it exists (never an input)")
     model = dict(metavar="MODEL", help="a model file written by sklav fit or sklav.save")
+    poses = dict(action="store_true", help="RGB videos in, poses extracted with sklav.PoseExtractor "
+                 "(MediaPipe: pip install 'sklav[pose]') for a model fitted on poses")
     trust = dict(action="store_true", help="also load a pickle (joblib) MODEL, e.g. a Pipeline; it can "
                  "run code: only for files you trust")
     fit = commands.add_parser(
@@ -195,6 +199,7 @@ def build_parser():
     embed.add_argument("--force", **force)
     embed.add_argument("--fps", **fps)
     embed.add_argument("--trust-pickle", **trust)
+    embed.add_argument("--poses", **poses)
     embed.set_defaults(handler="_commands:cmd_embed")
 
     al = commands.add_parser("align", help="align video B to video A; print the frame correspondence",
@@ -214,6 +219,7 @@ def build_parser():
                     help="deviation flagged above (default: calibrated with --calibration, else 3)")
     al.add_argument("--fps", **fps)
     al.add_argument("--trust-pickle", **trust)
+    al.add_argument("--poses", **poses)
     al.set_defaults(handler="_commands:cmd_align")
     return parser
 

@@ -140,7 +140,7 @@ def cmd_embed(args):
     output = OutputFile(args.output, "embeddings file", inputs=[args.model, *paths],
                         force=args.force, suffixes={".npz"})
     embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
-    videos = videos_for_model(paths, encoder, fps=args.fps, lazy=embedder is encoder)
+    videos = videos_for_model(paths, encoder, fps=args.fps, lazy=embedder is encoder, poses=args.poses)
     arrays = dict(zip(unique_keys(paths), map(np.asarray, embed_videos(embedder, videos, paths))))
     output.write(lambda file: write_npz(file, arrays))
     for (key, e), path in zip(arrays.items(), paths):
@@ -156,7 +156,7 @@ def cmd_align(args):
     paths = [args.video_a, args.video_b] + list(args.calibration or [])
     figure = figure_output(args.output, inputs=[args.model, *paths])
     embedder, encoder = load_model(args.model, trust_pickle=args.trust_pickle)
-    videos = videos_for_model(paths, encoder, fps=args.fps)
+    videos = videos_for_model(paths, encoder, fps=args.fps, poses=args.poses)
     embeddings = embed_videos(embedder, videos, paths)
     result = align(None, embeddings[0], embeddings[1], gamma=args.gamma, calibration=embeddings[2:])
     threshold = result.threshold if args.threshold is None else args.threshold

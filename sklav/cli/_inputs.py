@@ -5,7 +5,7 @@
   are never read as videos.
 - :func:`read_videos`, :func:`open_videos`, :func:`load_model`,
   :func:`videos_for_model`, :func:`embed_videos`: the inputs (loaded, or
-  read on demand).
+  read on demand); :func:`extract_poses`: poses of RGB videos (``--poses``).
 """
 
 import re
@@ -16,7 +16,7 @@ from ._stops import CLIError
 
 __all__ = [
     "expand_folders", "is_checkpoint_folder", "read_videos", "open_videos", "load_model",
-    "videos_for_model", "embed_videos",
+    "videos_for_model", "extract_poses", "embed_videos",
 ]
 
 
@@ -184,13 +184,50 @@ def load_model(path, trust_pickle=False):
     )
 
 
-def videos_for_model(paths, encoder, fps=None, lazy=False):
+def extract_poses(paths, encoder, fps=None):
+    """The poses of RGB videos (:class:`sklav.PoseExtractor`) as ``encoder`` takes them.
+
+    A model fitted with ``keypoint_layout`` gets that layout's keypoints in
+    pixels; any other gets Penn Action's 13 joints ``(x, y, visible)``, a
+    joint visible when its confidence is at least 0.5 (invisible ones at 0).
+    Video files and frame folders are streamed; with ``fps`` they are
+    resampled first (read whole).
+    """
+    import numpy as np
+
+    from ..datasets.keypoints import CONFIDENCE_THRESHOLD
+    from ..poses import PoseExtractor
+
+    layout = getattr(encoder, "keypoint_layout", None)
+    try:
+        keypoints = PoseExtractor(layout=layout or "penn13").transform(
+            paths if fps is None else read_videos(paths, fps=fps, same_shape=False))
+    except (ImportError, OSError, ValueError) as exc:  # their messages name the file
+        raise CLIError(f"--poses: {exc}") from None
+    if layout is not None:
+        return keypoints
+    out = []
+    for k in keypoints:
+        visible = (k[..., 2] >= CONFIDENCE_THRESHOLD) & np.isfinite(k[..., :2]).all(-1)
+        out.append(np.concatenate([np.where(visible[..., None], k[..., :2], 0), visible[..., None]], -1,
+                                  dtype=np.float32))
+    return out
+
+
+def videos_for_model(paths, encoder, fps=None, lazy=False, poses=False):
     """Videos in the layout the model was fitted on (RGB resized to its frames).
 
-    ``lazy=True`` reads them on demand (not with ``fps``, which needs every frame).
+    ``lazy=True`` reads them on demand (not with ``fps``, which needs every frame);
+    ``poses=True`` extracts poses from RGB videos (:func:`extract_poses`).
     """
     size = tuple(encoder.frame_shape_[:2]) if encoder.frame_kind_ == "images" else None
-    if lazy and fps is None:
+    if poses:
+        if encoder.frame_kind_ != "poses":
+            raise CLIError(f"--poses extracts poses, but the model was fitted on {encoder.frame_kind_}.")
+        videos = extract_poses(paths, encoder, fps=fps)
+        if getattr(encoder, "keypoint_layout", None) is not None:
+            return videos  # checked and converted by the encoder
+    elif lazy and fps is None:
         videos = [open_videos([p], size=size)[0] for p in paths]
     else:
         videos = read_videos(paths, fps=fps, size=size, same_shape=False)

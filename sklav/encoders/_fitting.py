@@ -25,7 +25,7 @@ from ..utils.param_validation import Device, HasMethods, Integral, Interval, Rea
 from ..utils.validation import check_videos
 from ._build import build_module, training_frames
 from ._checkpoint import CheckpointCallback, CheckpointStore, checkpoint_root
-from ._keypoint_input import keypoint_poses
+from ._keypoint_input import fitted_layout, keypoint_poses
 from ._feature_cache import FeatureCache, cache_folder
 from ._distributed import RankSampler, broadcast_module, process_group, rank_device, rank_rng
 from ._state import canonical, fingerprint, network_hash, rng_states, set_rng_states
@@ -147,7 +147,7 @@ class TrainingMixin:
                 raise ValueError(f"{err} LAV learns from pairs of videos.") from None
             raise
         if layout is not None:
-            return keypoint_poses(videos, layout, self._fitted_layout(fitting))
+            return keypoint_poses(videos, layout, fitted_layout(self, fitting))
         if videos[0].ndim == 4:
             for i, video in enumerate(videos):
                 if video.shape[-1] != 3:
@@ -156,16 +156,6 @@ class TrainingMixin:
                     raise TypeError(f"X[{i}] has dtype {video.dtype}; RGB frames must be uint8 (0-255).")
             return videos
         return [v.astype(np.float32, copy=False) for v in videos]
-
-    def _fitted_layout(self, fitting):
-        """The keypoint layout of the network: ``keypoint_layout`` in a new fit, else the fitted one."""
-        if fitting and not (self.warm_start and hasattr(self, "net_")):
-            return self.keypoint_layout
-        fitted = getattr(self, "keypoint_layout_", None)
-        if fitted is None:
-            raise ValueError(f"keypoint_layout={self.keypoint_layout!r}, but this encoder was fitted on "
-                             "poses as they are (keypoint_layout=None); set keypoint_layout=None.")
-        return fitted
 
     def _check_groups(self, pair_groups, n_videos):
         if pair_groups is None:

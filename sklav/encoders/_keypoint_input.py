@@ -44,7 +44,19 @@ def keypoint_poses(videos, layout, fitted_layout):
         if x.shape[2] == 3:
             visible &= x[..., 2] >= CONFIDENCE_THRESHOLD
         out = np.empty(x.shape[:2] + (3,), dtype=np.float32)
-        out[..., :2] = normalize_poses(np.where(visible[..., None], x[..., :2], 0.0), visible)
+        xy = normalize_poses(np.where(visible[..., None], x[..., :2], 0.0), visible)
+        out[..., :2] = np.where(visible[..., None], xy, 0.0)  # +0, not normalize_poses' -0
         out[..., 2] = visible
         poses.append(out)
     return poses
+
+
+def fitted_layout(encoder, fitting):
+    """The keypoint layout of the network: ``keypoint_layout`` in a new fit, else the fitted one."""
+    if fitting and not (encoder.warm_start and hasattr(encoder, "net_")):
+        return encoder.keypoint_layout
+    fitted = getattr(encoder, "keypoint_layout_", None)
+    if fitted is None:
+        raise ValueError(f"keypoint_layout={encoder.keypoint_layout!r}, but this encoder was fitted on "
+                         "poses as they are (keypoint_layout=None); set keypoint_layout=None.")
+    return fitted

@@ -17,14 +17,13 @@ Context windows are gathered *after* the trunk, so a frame shared by several
 windows (or several sampled frames) goes through the trunk once.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import torch
 from torch import nn
 
+from ..utils.weights import load_torchvision_weights
 from ._heads import ContextHead, TemporalConv1d  # noqa: F401  (re-exported)
 from ._preprocessors import (  # noqa: F401  (re-exported)
     IMAGENET_MEAN, IMAGENET_STD, FeaturePreprocessor, ImagePreprocessor, PosePreprocessor)
@@ -83,21 +82,9 @@ def _resnet50(weights):
     """torchvision's ResNet-50; a failed download names the cache file to fill."""
     from torchvision.models import resnet50
 
-    try:
-        return resnet50(weights=weights)
-    except OSError as err:  # URLError, socket errors: no network
-        if weights is None:
-            raise
-        cached = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(weights.url).path))
-        if os.path.exists(cached):
-            raise
-        raise RuntimeError(
-            f"Could not download the ResNet-50 weights {weights} from {weights.url} ({err}). "
-            f"Offline, either pass weights=None (random initialisation, e.g. "
-            f"LAVEncoder(weights=None)), or fill torchvision's cache: copy {os.path.basename(cached)} "
-            f"(from a machine with a network, e.g. after torchvision.models.resnet50(weights="
-            f"{str(weights)!r})) to {cached!r}."
-        ) from err
+    return load_torchvision_weights(
+        lambda w: resnet50(weights=w), weights, what="ResNet-50 weights",
+        offline_hint="pass weights=None (random initialisation, e.g. LAVEncoder(weights=None))")
 
 
 def build_resnet_trunk(weights=None, layer="conv4c"):

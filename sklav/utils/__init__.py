@@ -12,8 +12,10 @@
 - :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
   kernels and the losses.
 - :mod:`sklav.utils.param_validation`: hyper-parameter constraints.
+- :mod:`sklav.utils.weights`: pretrained torchvision weights, whose failed
+  download offline names the file to put in torchvision's cache.
 
-Nothing here imports torch.
+Nothing here imports torch at import time.
 """
 
 from .embedding import embed
