@@ -270,3 +270,25 @@ def test_a_full_disk_names_the_checkpoint_folder_and_keeps_the_previous_checkpoi
         _fit(tmp_path / "ck", 2)
     monkeypatch.undo()
     assert _epoch_folders(tmp_path / "ck") == ["epoch-000001"] and _leftovers(tmp_path) == []
+
+
+def test_a_stop_signal_waits_until_the_checkpoint_being_written_is_complete():
+    from sklav.encoders._checkpoint import _stops_deferred
+
+    class Stop(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stop(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        steps = []
+        with pytest.raises(Stop):
+            with _stops_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # Python runs handlers between bytecodes: time enough to be run
+                steps.append("written")
+        assert steps == ["written"] and signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -13,12 +13,14 @@ Layout under the ``checkpoint`` folder::
 An epoch folder is written under a temporary name in the same folder, every
 file fsync'ed, and renamed into place in one ``os.replace``; the pointer is
 then replaced the same way. A kill at any moment leaves the previous
-checkpoint intact. Reading verifies the manifest before unpickling anything
+checkpoint intact; a stop signal (Ctrl-C, SIGTERM, SIGHUP) is held until the
+checkpoint being written is complete. Reading verifies the manifest before unpickling anything
 (``torch.load(weights_only=True)``), so a damaged or foreign file is reported
 by name as a :class:`CheckpointError`; an older intact checkpoint is used
 when the newest is damaged, with a :class:`CheckpointWarning`.
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -26,7 +28,9 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import warnings
 
 import numpy as np
@@ -34,7 +38,7 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ..utils.files import fsync_folder, new_folder_mode, write_atomically
+from ..utils.files import fsync_folder, write_atomically
 from ._state import FORMAT, rng_states
 
 KEEP = 2  # epoch folders kept: the newest and one to fall back on
@@ -55,6 +59,38 @@ class CheckpointWriteError(OSError):
 
     def __str__(self):
         return f"could not write a checkpoint in {self.filename!r}: {self.strerror}"
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stops_deferred():
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (main thread only).
+
+    A stop then lands between checkpoints, never inside one: what is on disk
+    is the epoch trained, and no half-removed temporary folder is left by a
+    stop that interrupted the cleaning up. The handlers in place (Python's
+    Ctrl-C, the command line's, or death) act on the held signal afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if held:
+        handler = previous[held[0]]
+        if callable(handler):
+            handler(held[0], None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(held[0])
 
 
 def checkpoint_root(checkpoint):
@@ -84,16 +120,14 @@ def checkpoint_root(checkpoint):
 
 def check_writable(folder):
     """Raise ``CheckpointWriteError`` unless a file can be created in ``folder``: before any training."""
+    probe = os.path.join(folder, f".tmp-probe-{os.getpid()}")
     try:
-        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except OSError as err:
         raise CheckpointWriteError(err.errno, err.strerror, os.fspath(folder)) from None
-
-
-# --------------------------------------------------------------------------
-# atomic files
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
 
 
 def _write(path, data):
@@ -164,7 +198,8 @@ class CheckpointStore:
             checkpoint stays intact.
         """
         try:
-            self._save(net, pair_rng)
+            with _stops_deferred():
+                self._save(net, pair_rng)
         except CheckpointWriteError:
             raise
         except OSError as err:
@@ -189,22 +224,23 @@ class CheckpointStore:
             "files": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()},
         }
         files["manifest.json"] = json.dumps(manifest, indent=1).encode()
-        tmp = tempfile.mkdtemp(prefix=".tmp-epoch-", dir=self.folder)
+        # temporary names known before they exist, so that a stop at any instant
+        # (SIGTERM lands anywhere) removes whatever of them was made
+        tmp = os.path.join(self.folder, f".tmp-epoch-{epoch:06d}-{os.getpid()}")
+        trash = os.path.join(self.folder, f".tmp-old-{epoch:06d}-{os.getpid()}")
         try:
-            os.chmod(tmp, new_folder_mode())  # mkdtemp's 0700 would outlive the rename
+            os.mkdir(tmp)  # the umask's mode, as the folders around it
             for name, data in files.items():
                 _write(os.path.join(tmp, name), data)
             fsync_folder(tmp)
             final = self._epoch_folder(epoch)
-            trash = tempfile.mkdtemp(prefix=".tmp-old-", dir=self.folder)
             if os.path.exists(final):  # a stale or damaged one: move it aside first
-                os.replace(final, os.path.join(trash, "old"))
+                os.replace(final, trash)
             os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        fsync_folder(self.folder)
-        shutil.rmtree(trash, ignore_errors=True)
+            fsync_folder(self.folder)
+        finally:
+            for leftover in (tmp, trash):
+                shutil.rmtree(leftover, ignore_errors=True)
         atomic_write(os.path.join(self.folder, "latest"), f"epoch-{epoch:06d}\n".encode())
         self.last_epoch = epoch
         self._prune(epoch)
@@ -228,8 +264,10 @@ class CheckpointStore:
         for epoch in stale:
             doomed = os.path.join(self.folder, f".tmp-delete-epoch-{epoch:06d}")
             shutil.rmtree(doomed, ignore_errors=True)
-            os.replace(self._epoch_folder(epoch), doomed)
-            shutil.rmtree(doomed, ignore_errors=True)
+            try:
+                os.replace(self._epoch_folder(epoch), doomed)
+            finally:
+                shutil.rmtree(doomed, ignore_errors=True)
 
     # ---- reading
 

@@ -4,7 +4,7 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["fsync_folder", "new_file_mode", "new_folder_mode", "remove_stale_temporaries", "write_atomically"]
+__all__ = ["fsync_folder", "new_file_mode", "remove_stale_temporaries", "write_atomically"]
 
 
 def fsync_folder(folder):
@@ -48,21 +48,6 @@ def new_file_mode():
     >>> _ = os.umask(previous)
     """
     return 0o666 & ~_umask()
-
-
-def new_folder_mode():
-    """The mode ``os.mkdir`` gives a new folder: ``0o777`` less the umask (not ``mkdtemp``'s 0700).
-
-    Examples
-    --------
-    >>> import os
-    >>> from sklav.utils.files import new_folder_mode
-    >>> previous = os.umask(0o022)
-    >>> oct(new_folder_mode())
-    '0o755'
-    >>> _ = os.umask(previous)
-    """
-    return 0o777 & ~_umask()
 
 
 def _temporary_prefix(path):
@@ -147,8 +132,9 @@ def write_atomically(path, writer, *, overwrite=True):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temporary_prefix(path), suffix=".tmp")
-    try:
+    tmp = None
+    try:  # mkstemp inside: a stop just after it must still remove its file
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temporary_prefix(path), suffix=".tmp")
         with os.fdopen(fd, "wb") as file:
             writer(file)
             file.flush()
@@ -157,8 +143,9 @@ def write_atomically(path, writer, *, overwrite=True):
         if not overwrite and os.path.exists(path):
             raise FileExistsError(f"{path!r} appeared while it was being written")
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        tmp = None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     fsync_folder(folder)
