@@ -273,7 +273,7 @@ def test_a_full_disk_names_the_checkpoint_folder_and_keeps_the_previous_checkpoi
 
 
 def test_a_stop_signal_waits_until_the_checkpoint_being_written_is_complete():
-    from sklav.encoders._checkpoint import _stops_deferred
+    from sklav.utils.signals import stops_deferred
 
     class Stop(Exception):
         pass
@@ -285,7 +285,7 @@ def test_a_stop_signal_waits_until_the_checkpoint_being_written_is_complete():
     try:
         steps = []
         with pytest.raises(Stop):
-            with _stops_deferred():
+            with stops_deferred():
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(0.05)  # Python runs handlers between bytecodes: time enough to be run
                 steps.append("written")

@@ -66,13 +66,13 @@ def _checkpoint_folder(checkpoint, model_file):
 
 def _saved_epoch(encoder):
     """The epoch of the newest complete checkpoint of this fit on disk, or None."""
+    from ..encoders import checkpoint_epoch
+
     folder = getattr(encoder, "checkpoint_dir_", None)
     try:
-        text = (Path(folder) / "latest").read_text() if folder else ""
-    except OSError:
+        return checkpoint_epoch(folder) if folder else None
+    except (OSError, ValueError):  # a damaged pointer promises nothing
         return None
-    match = re.fullmatch(r"epoch-(\d+)", text.strip())
-    return int(match.group(1)) if match else None
 
 
 def _stopped(signum, encoder, output, checkpoint):

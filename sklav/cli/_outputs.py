@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils.files import remove_stale_temporaries, write_atomically
+from ..utils.files import check_can_create_files, remove_stale_temporaries, write_atomically
 from ._stops import CLIError
 
 __all__ = ["OutputFile", "figure_output", "save_figure", "write_npz", "unique_keys", "video_key"]
@@ -95,8 +95,7 @@ class OutputFile:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(self.path)  # what a killed writer of this file left behind
-            write_atomically(folder / f".{self.path.name}.probe", lambda file: None)
-            os.unlink(folder / f".{self.path.name}.probe")
+            check_can_create_files(folder)
         except OSError as exc:
             raise CLIError(f"cannot write the {what} {name!r} in the folder {str(folder)!r}: "
                            f"{_strerror(exc)}.") from None

@@ -23,6 +23,8 @@ import signal
 
 __all__ = ["CLIError", "Stopped", "handle_stop_signals", "watch_stops"]
 
+# the stop signals of sklav.utils.signals.STOP_SIGNALS, listed here too: importing
+# sklav.utils would load scikit-learn before the handlers are in place
 _WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 if hasattr(signal, "SIGHUP"):  # not on Windows
     _WORDS[signal.SIGHUP] = "hung up (SIGHUP)"

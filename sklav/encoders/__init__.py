@@ -15,7 +15,7 @@
   pickles (no code runs on load); :func:`is_model_file` tells one by its bytes.
 """
 
-from ._checkpoint import CheckpointError, CheckpointWarning
+from ._checkpoint import CheckpointError, CheckpointWarning, checkpoint_epoch
 from ._training import LAVNet, NonFiniteTrainingError, TrainingInterruptedWarning
 from .clock import ClockEncoder
 from .lav import LAVEncoder
@@ -30,6 +30,7 @@ __all__ = [
     "ContextHead",
     "CheckpointError",
     "CheckpointWarning",
+    "checkpoint_epoch",
     "NonFiniteTrainingError",
     "TrainingInterruptedWarning",
     "save",

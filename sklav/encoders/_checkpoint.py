@@ -28,9 +28,7 @@ import os
 import pickle
 import re
 import shutil
-import signal
 import tempfile
-import threading
 import warnings
 
 import numpy as np
@@ -38,7 +36,8 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ..utils.files import fsync_folder, write_atomically
+from ..utils.files import check_can_create_files, fsync_folder, write_atomically
+from ..utils.signals import stops_deferred
 from ._state import FORMAT, rng_states
 
 KEEP = 2  # epoch folders kept: the newest and one to fall back on
@@ -59,38 +58,6 @@ class CheckpointWriteError(OSError):
 
     def __str__(self):
         return f"could not write a checkpoint in {self.filename!r}: {self.strerror}"
-
-
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _stops_deferred():
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (main thread only).
-
-    A stop then lands between checkpoints, never inside one: what is on disk
-    is the epoch trained, and no half-removed temporary folder is left by a
-    stop that interrupted the cleaning up. The handlers in place (Python's
-    Ctrl-C, the command line's, or death) act on the held signal afterwards.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = []
-    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
-    for signum in _STOP_SIGNALS:
-        signal.signal(signum, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if held:
-        handler = previous[held[0]]
-        if callable(handler):
-            handler(held[0], None)
-        elif handler == signal.SIG_DFL:
-            signal.raise_signal(held[0])
 
 
 def checkpoint_root(checkpoint):
@@ -120,14 +87,46 @@ def checkpoint_root(checkpoint):
 
 def check_writable(folder):
     """Raise ``CheckpointWriteError`` unless a file can be created in ``folder``: before any training."""
-    probe = os.path.join(folder, f".tmp-probe-{os.getpid()}")
     try:
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        check_can_create_files(folder)
     except OSError as err:
         raise CheckpointWriteError(err.errno, err.strerror, os.fspath(folder)) from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(probe)
+
+
+def checkpoint_epoch(fit_folder):
+    """The epoch the newest complete checkpoint of a fit holds, or None before the first.
+
+    Parameters
+    ----------
+    fit_folder : str or os.PathLike
+        The fit's checkpoint folder (a fitted encoder's ``checkpoint_dir_``).
+
+    Raises
+    ------
+    ValueError
+        When the folder's ``latest`` pointer is damaged.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklav.encoders import checkpoint_epoch
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> print(checkpoint_epoch(folder.name))
+    None
+    >>> with open(os.path.join(folder.name, "latest"), "w") as f:
+    ...     _ = f.write("epoch-000012\\n")
+    >>> checkpoint_epoch(folder.name)
+    12
+    >>> folder.cleanup()
+    """
+    path = os.path.join(fit_folder, "latest")
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        match = _EPOCH.fullmatch(f.read().decode(errors="replace").strip())
+    if match is None:
+        raise ValueError(f"checkpoint pointer {path!r} is damaged")
+    return int(match.group(1))
 
 
 def _write(path, data):
@@ -135,11 +134,6 @@ def _write(path, data):
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def atomic_write(path, data):
-    """Write ``data`` (bytes) to ``path`` through a synced temporary file and a rename."""
-    write_atomically(path, lambda file: file.write(data))
 
 
 def _joined(problems):
@@ -198,7 +192,7 @@ class CheckpointStore:
             checkpoint stays intact.
         """
         try:
-            with _stops_deferred():
+            with stops_deferred():
                 self._save(net, pair_rng)
         except CheckpointWriteError:
             raise
@@ -211,7 +205,8 @@ class CheckpointStore:
         self._clear_temporaries()
         info = os.path.join(self.folder, "fingerprint.json")
         if not os.path.exists(info):
-            atomic_write(info, json.dumps({"key": self.key, **self.fields}, indent=1).encode())
+            contents = json.dumps({"key": self.key, **self.fields}, indent=1).encode()
+            write_atomically(info, lambda file: file.write(contents))
         files = {
             "params.pt": _torch_bytes(net.module_.state_dict()),
             "optimizer.pt": _torch_bytes(net.optimizer_.state_dict()),
@@ -241,7 +236,8 @@ class CheckpointStore:
         finally:
             for leftover in (tmp, trash):
                 shutil.rmtree(leftover, ignore_errors=True)
-        atomic_write(os.path.join(self.folder, "latest"), f"epoch-{epoch:06d}\n".encode())
+        pointer = f"epoch-{epoch:06d}\n".encode()
+        write_atomically(os.path.join(self.folder, "latest"), lambda file: file.write(pointer))
         self.last_epoch = epoch
         self._prune(epoch)
 
@@ -329,14 +325,10 @@ class CheckpointStore:
             )
 
     def _read_pointer(self, problems):
-        path = os.path.join(self.folder, "latest")
-        if not os.path.exists(path):
-            return None
         try:
-            with open(path, "rb") as f:
-                return int(_EPOCH.fullmatch(f.read().decode().strip()).group(1))
-        except (OSError, ValueError, AttributeError, UnicodeDecodeError):
-            problems.append(f"checkpoint pointer {path!r} is damaged")
+            return checkpoint_epoch(self.folder)
+        except (OSError, ValueError):
+            problems.append(f"checkpoint pointer {os.path.join(self.folder, 'latest')!r} is damaged")
             return None
 
     def _read_verified(self, epoch):

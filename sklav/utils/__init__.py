@@ -12,6 +12,8 @@
 - :mod:`sklav.utils.tensors`: checks on torch tensors entering the alignment
   kernels and the losses.
 - :mod:`sklav.utils.param_validation`: hyper-parameter constraints.
+- :mod:`sklav.utils.files`: atomic writes, file modes, leftovers of killed writers.
+- :mod:`sklav.utils.signals`: stop signals held over a block that must not be cut.
 - :mod:`sklav.utils.weights`: pretrained torchvision weights, whose failed
   download offline names the file to put in torchvision's cache.
 

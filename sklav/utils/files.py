@@ -4,7 +4,7 @@ import contextlib
 import os
 import tempfile
 
-__all__ = ["fsync_folder", "new_file_mode", "remove_stale_temporaries", "write_atomically"]
+__all__ = ["check_can_create_files", "fsync_folder", "new_file_mode", "remove_stale_temporaries", "write_atomically"]
 
 
 def fsync_folder(folder):
@@ -50,9 +50,35 @@ def new_file_mode():
     return 0o666 & ~_umask()
 
 
+def _temporary_stem(path):
+    return f".{os.path.basename(os.fspath(path))}."
+
+
 def _temporary_prefix(path):
     # the writer's process id in the name tells a live writer's file from a killed one's
-    return f".{os.path.basename(os.fspath(path))}.{os.getpid()}."
+    return f"{_temporary_stem(path)}{os.getpid()}."
+
+
+def check_can_create_files(folder):
+    """Raise the ``OSError`` that creating a file in ``folder`` gives (read-only,
+    no permission, missing), leaving nothing behind; before any long work.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklav.utils.files import check_can_create_files
+    >>> check_can_create_files(tempfile.gettempdir())
+    >>> check_can_create_files("/no/such/folder")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...
+    """
+    probe = os.path.join(folder, f".tmp-probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
 
 
 def _process_is_alive(pid):
@@ -84,7 +110,7 @@ def remove_stale_temporaries(path):
     >>> folder.cleanup()
     """
     folder = os.path.dirname(os.path.abspath(path))
-    stem = f".{os.path.basename(os.fspath(path))}."
+    stem = _temporary_stem(path)
     removed = []
     try:
         names = os.listdir(folder)
